@@ -1,0 +1,20 @@
+/* strutil.h — small string helpers shared by parsers (bounded, no I/O). */
+#ifndef OV_STRUTIL_H
+#define OV_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Levenshtein distance; strings longer than STRUTIL_EDIT_MAX count as far. */
+#define STRUTIL_EDIT_MAX 64
+size_t strutil_edit_distance(const char *a, const char *b);
+
+/* The candidate nearest to word within max_dist edits (ties: first), or NULL.
+ * Drives every "did you mean ...?" hint (CLI flags, commands, config keys). */
+const char *strutil_nearest(const char *word, const char *const *cands, size_t n,
+			    size_t max_dist);
+
+/* Copy at most dstlen-1 bytes and NUL-terminate; false when src did not fit. */
+bool strutil_copy(char *dst, size_t dstlen, const char *src);
+
+#endif

@@ -1,0 +1,264 @@
+/* tasks.h — agent task lifecycle table: idempotent, order-tolerant, bounded.
+ *
+ * Events (queued, started, progress, succeeded, failed, cancelled, timed_out)
+ * arrive from NOTIFY payloads or from polling pgflow step_tasks, and may come
+ * late, twice or out of order. The table converges to the same state for the
+ * same SET of events, whatever their arrival order and duplication:
+ *
+ *  - Every event has a precedence key (attempt, rank, time, kind, fingerprint).
+ *    rank: queued < started < progress < terminal (succeeded, failed,
+ *    cancelled, timed_out). A higher attempt supersedes everything of lower
+ *    attempts (failed on attempt 1, then queued on attempt 2, is queued).
+ *    Within the same attempt and rank: for non-terminal events the later ts
+ *    wins (the newest progress); for terminal events the EARLIER ts wins (a
+ *    task finishes once: a cancel after success does not rewrite history).
+ *    Equal ts: failed > timed_out > cancelled > succeeded (pessimistic), then
+ *    the 64-bit content fingerprint. The task's state, attempt, agent and
+ *    finished_at come from the greatest event, so a late "started" after
+ *    "succeeded" in the same attempt never resurrects the task.
+ *  - An event without an attempt counts as attempt 1: producers that retry
+ *    must send "attempt", or their retries look like late duplicates.
+ *  - First-seen times are minima over the set: queued_at (queued events),
+ *    started_at (started or progress, any attempt), attempt_started_at
+ *    (started or progress of the current attempt). finished_at is the ts of
+ *    the winning terminal event.
+ *  - duration_ms of a finished task: the winning terminal event's reported
+ *    duration_ms when present, else finished_at - attempt_started_at (clamped
+ *    at 0 against producer clock skew), else unknown (-1).
+ *  - step: of the greatest event of the current attempt that has one.
+ *    error and correlation id: of the greatest event (any attempt) that has
+ *    one, so a retry still shows why the previous attempt failed.
+ *  - timeline: the TASKS_TIMELINE_MAX distinct events with the latest
+ *    (ts, fingerprint), oldest first: also a function of the set.
+ *  - A duplicate is an event whose fingerprint (hash of every field) equals
+ *    one in the timeline; duplicates change nothing. An older duplicate no
+ *    longer in the timeline is merged again, which changes nothing either, and
+ *    is counted as stale. Two distinct events with the same 64-bit
+ *    fingerprint (probability ~2^-64 per pair) would be merged as one.
+ *
+ * Memory is fixed at creation (no allocation per event):
+ *  - active tasks (queued, running) up to active_max. When full, an event that
+ *    needs a new active slot is DROPPED and counted (per agent and in total):
+ *    tasks already tracked keep being followed to their end, and a stuck task
+ *    (the one an operator looks for) is never pushed out by a flood of new
+ *    ones. tasks_expire() removes active tasks idle too long (local time).
+ *  - finished tasks in an LRU list of finished_max: the least recently
+ *    updated one is evicted when room is needed.
+ *  - evicted and expired ids leave a tombstone (a ring of tombstones_max id
+ *    hashes with their attempt): a late event for such a task with an attempt
+ *    not above the tombstone's is ignored as stale instead of recreating a
+ *    zombie. Past the tombstone horizon a very late event recreates the task.
+ *  - O(1) lookup by id: open addressing, keyed hash (hash_seed should come
+ *    from getrandom at the edge, so hostile ids cannot force collisions).
+ * Convergence holds while no task is dropped, evicted or expired.
+ *
+ * Per agent (at most agents_max, later ones share the "(other)" slot): task
+ * counts by state and a duration histogram. Counts of queued and running are
+ * the live tasks; counts of terminal states and the histogram also keep the
+ * tasks evicted from the table (they finished; that stays true). Percentiles
+ * come from a fixed log-linear histogram: exact below 32 ms, otherwise within
+ * 1/32 (3.125 %) relative error of the nearest-rank value; durations above
+ * 2^40 ms (~35 years) are counted as 2^40. Because a histogram bucket can be
+ * decremented, a duration corrected by a late event is corrected in the
+ * statistics too.
+ *
+ * Pure: no clock, no I/O; now_ms (monotonic, local) only stamps updates for
+ * LRU order and expiry. Event timestamps (ts_ms) are the producer's. */
+#ifndef TASKS_H
+#define TASKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ov.h"
+
+#define TASKS_ID_MAX 96		   /* task id, bytes including the NUL (longer: rejected) */
+#define TASKS_AGENT_MAX 64	   /* agent name, including the NUL (longer: rejected) */
+#define TASKS_STEP_MAX 64	   /* step name, including the NUL (longer: cut) */
+#define TASKS_ERRCLASS_MAX 32	   /* error class, including the NUL (longer: cut) */
+#define TASKS_ERRMSG_MAX 256	   /* error message, including the NUL (longer: cut) */
+#define TASKS_CORR_MAX 64	   /* correlation id, including the NUL (longer: cut) */
+#define TASKS_TIMELINE_MAX 8	   /* events kept per task */
+#define TASKS_LIMIT_MAX (1u << 22) /* largest active, finished, tombstone capacity */
+#define TASKS_AGENTS_LIMIT 4096	   /* largest agents_max (a histogram each) */
+
+#define TASKS_TS_NONE INT64_MIN /* a time that is not known */
+#define TASKS_AGENT_OTHER "(other)"
+
+#define TASKS_DEFAULT_ACTIVE_MAX 4096
+#define TASKS_DEFAULT_FINISHED_MAX 1024
+#define TASKS_DEFAULT_AGENTS_MAX 64
+#define TASKS_DEFAULT_TOMBSTONES_MAX 4096
+
+enum tasks_event_kind {
+	TASKS_EV_QUEUED,
+	TASKS_EV_STARTED,
+	TASKS_EV_PROGRESS,
+	TASKS_EV_SUCCEEDED,
+	TASKS_EV_FAILED,
+	TASKS_EV_CANCELLED,
+	TASKS_EV_TIMED_OUT,
+	TASKS_EV_COUNT
+};
+
+enum tasks_state {
+	TASKS_QUEUED,
+	TASKS_RUNNING, /* started or progress */
+	TASKS_SUCCEEDED,
+	TASKS_FAILED,
+	TASKS_CANCELLED,
+	TASKS_TIMED_OUT,
+	TASKS_STATE_COUNT
+};
+
+/* A bitmask of states for filters: TASKS_STATE_BIT(TASKS_FAILED) | ... */
+#define TASKS_STATE_BIT(s) (1u << (s))
+
+enum tasks_source {
+	TASKS_SRC_NOTIFY,     /* a LISTEN/NOTIFY payload */
+	TASKS_SRC_STEP_TASKS, /* polled from pgflow step_tasks */
+	TASKS_SRC_COUNT
+};
+
+/* What tasks_apply() did with an event (errors are negative). */
+enum tasks_outcome {
+	TASKS_APPLIED,	 /* changed the table */
+	TASKS_DUPLICATE, /* the same event was already applied */
+	TASKS_STALE,	 /* superseded or for a task gone: changed nothing */
+	TASKS_DROPPED,	 /* no room for another active task */
+};
+
+struct tasks_event {
+	const char *task;  /* required, 1..TASKS_ID_MAX-1 bytes */
+	const char *agent; /* required, 1..TASKS_AGENT_MAX-1 bytes */
+	enum tasks_event_kind kind;
+	int64_t ts_ms; /* producer wall clock, ms; not TASKS_TS_NONE */
+	enum tasks_source source;
+	uint32_t attempt;	    /* 0: not given, counts as 1 */
+	int64_t duration_ms;	    /* < 0: not given */
+	const char *step;	    /* optional (NULL) */
+	const char *error_class;    /* optional */
+	const char *error_message;  /* optional */
+	const char *correlation_id; /* optional */
+};
+
+struct tasks_timeline_entry {
+	int64_t ts_ms;
+	uint64_t fingerprint;
+	uint32_t attempt;
+	enum tasks_event_kind kind;
+	enum tasks_source source;
+	char step[TASKS_STEP_MAX];
+	char error_class[TASKS_ERRCLASS_MAX];
+};
+
+/* One task as the UI and CLI see it. */
+struct tasks_task {
+	char id[TASKS_ID_MAX];
+	char agent[TASKS_AGENT_MAX];
+	enum tasks_state state;
+	uint32_t attempt;
+	char step[TASKS_STEP_MAX];
+	int64_t queued_at_ms;	       /* TASKS_TS_NONE when unknown */
+	int64_t started_at_ms;	       /* first sign of running, any attempt */
+	int64_t attempt_started_at_ms; /* same, current attempt */
+	int64_t finished_at_ms;	       /* TASKS_TS_NONE while not finished */
+	int64_t duration_ms;	       /* -1 when not finished or unknown */
+	char error_class[TASKS_ERRCLASS_MAX];
+	char error_message[TASKS_ERRMSG_MAX];
+	char correlation_id[TASKS_CORR_MAX];
+	unsigned sources;   /* bitmask of 1u << enum tasks_source seen */
+	int64_t updated_ms; /* local now_ms of the last change (arrival order!) */
+	size_t ntimeline;
+	struct tasks_timeline_entry timeline[TASKS_TIMELINE_MAX]; /* oldest first */
+};
+
+struct tasks_config {
+	size_t active_max;     /* 1..TASKS_LIMIT_MAX */
+	size_t finished_max;   /* 1..TASKS_LIMIT_MAX */
+	size_t agents_max;     /* 1..TASKS_AGENTS_LIMIT, plus the "(other)" slot */
+	size_t tombstones_max; /* 0..TASKS_LIMIT_MAX */
+	uint64_t hash_seed;
+};
+
+struct tasks_counters {
+	uint64_t events;	  /* every tasks_apply() call, errors included */
+	uint64_t applied;	  /* outcome TASKS_APPLIED */
+	uint64_t duplicates;	  /* outcome TASKS_DUPLICATE */
+	uint64_t stale;		  /* outcome TASKS_STALE */
+	uint64_t dropped;	  /* outcome TASKS_DROPPED */
+	uint64_t invalid;	  /* rejected with an error */
+	uint64_t evicted;	  /* finished tasks evicted from the LRU list */
+	uint64_t expired;	  /* active tasks removed by tasks_expire() */
+	uint64_t agents_overflow; /* events whose agent went to "(other)" */
+	size_t active;		  /* tasks queued or running now */
+	size_t finished;	  /* finished tasks retained now */
+};
+
+struct tasks_agent_stats {
+	char agent[TASKS_AGENT_MAX];
+	uint64_t count[TASKS_STATE_COUNT];
+	uint64_t durations;		/* finished tasks with a known duration */
+	uint64_t dropped;		/* events dropped for lack of room */
+	int64_t p50_ms, p95_ms, p99_ms; /* -1 without durations */
+};
+
+struct tasks_filter {
+	const char *agent; /* NULL: every agent; else exact name */
+	unsigned states;   /* TASKS_STATE_BIT() mask; 0: every state */
+};
+
+struct tasks;
+
+/* Name tables: "queued", "started", ... / "queued", "running", ... /
+ * "notify", "step_tasks". "?" out of range. Parsers return 0 or -EINVAL. */
+const char *tasks_event_name(enum tasks_event_kind kind);
+int tasks_event_parse(const char *name, enum tasks_event_kind *out);
+const char *tasks_state_name(enum tasks_state state);
+int tasks_state_parse(const char *name, enum tasks_state *out);
+const char *tasks_source_name(enum tasks_source source);
+int tasks_source_parse(const char *name, enum tasks_source *out);
+bool tasks_state_is_terminal(enum tasks_state state);
+
+/* Fill cfg with the TASKS_DEFAULT_* values and seed 0. */
+void tasks_config_default(struct tasks_config *cfg);
+/* cfg NULL: defaults. NULL on a bad setting or allocation failure. */
+struct tasks *tasks_new(const struct tasks_config *cfg, struct ov_error *err);
+void tasks_free(struct tasks *t);
+
+/* Merge one event. Returns an enum tasks_outcome (>= 0) or -EINVAL for a
+ * malformed event (err says why). Strings are copied. */
+int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms,
+		struct ov_error *err);
+
+/* Remove active tasks not changed since now_ms - idle_ms (a producer that
+ * died without a terminal event): they leave their agent's counts and get a
+ * tombstone. Meant to be called on a timer. Returns how many were removed. */
+size_t tasks_expire(struct tasks *t, int64_t now_ms, int64_t idle_ms);
+
+/* The task, or NULL. Pointers into the table are valid until the next
+ * tasks_apply() or tasks_expire(). */
+const struct tasks_task *tasks_find(const struct tasks *t, const char *id);
+
+/* Iterate over the tasks matching filter (NULL: all): active tasks first,
+ * then finished ones, each most recently updated first. Start with
+ * *cursor = 0; returns NULL at the end. */
+const struct tasks_task *tasks_next(const struct tasks *t, const struct tasks_filter *filter,
+				    size_t *cursor);
+/* Copy up to cap matching tasks, in tasks_next() order, into out. Returns
+ * the number matching, which may exceed cap. */
+size_t tasks_snapshot(const struct tasks *t, const struct tasks_filter *filter,
+		      struct tasks_task *out, size_t cap);
+
+void tasks_counters(const struct tasks *t, struct tasks_counters *out);
+
+/* Agents in first-seen order; "(other)" appears once used. */
+size_t tasks_agent_count(const struct tasks *t);
+/* 0, or -ENOENT when i >= tasks_agent_count(). */
+int tasks_agent_stats(const struct tasks *t, size_t i, struct tasks_agent_stats *out);
+/* Duration at percentile p (0 < p <= 100, nearest rank) of agent i's finished
+ * tasks, or -1 without data. */
+int64_t tasks_agent_percentile(const struct tasks *t, size_t i, double p);
+
+#endif
