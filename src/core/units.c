@@ -6,6 +6,7 @@
 #include "units.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -801,4 +802,23 @@ int units_mask_conninfo(const char *in, char *out, size_t outlen)
 		p = end;
 	}
 	return masked;
+}
+
+size_t units_format_size_human(uint64_t bytes, char *out, size_t outlen)
+{
+	static const char *const names[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+	int n;
+
+	while (v >= 1024.0 && u + 1 < OV_ARRAY_LEN(names)) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		n = snprintf(out, outlen, "%" PRIu64 " B", bytes);
+	else
+		n = snprintf(out, outlen, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v,
+			     names[u]);
+	return n < 0 ? 0 : (size_t)n;
 }

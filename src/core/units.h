@@ -43,6 +43,10 @@ int units_parse_size(const char *s, uint64_t *out, struct ov_error *err);
  * "10MB", "512B"). */
 size_t units_format_size(uint64_t bytes, char *out, size_t outlen);
 
+/* For display: three significant digits and a binary unit ("7.35 MiB",
+ * "512 B"). Not parseable back exactly; use units_format_size for that. */
+size_t units_format_size_human(uint64_t bytes, char *out, size_t outlen);
+
 /* Percentages 0..100: "50%", "99.9%" or a plain "50" (at most six decimals). */
 int units_parse_percent(const char *s, double *out_pct, struct ov_error *err);
 size_t units_format_percent(double pct, char *out, size_t outlen);

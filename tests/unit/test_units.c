@@ -798,6 +798,24 @@ static void test_mask_never_overflows(void **state)
 	assert_string_equal(out, "");
 }
 
+static void test_size_format_human_three_digits(void **state)
+{
+	(void)state;
+	char buf[UNITS_FMT_MAX];
+	units_format_size_human(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0 B");
+	units_format_size_human(1023, buf, sizeof(buf));
+	assert_string_equal(buf, "1023 B");
+	units_format_size_human(1024, buf, sizeof(buf));
+	assert_string_equal(buf, "1.00 KiB");
+	units_format_size_human(7708007, buf, sizeof(buf));
+	assert_string_equal(buf, "7.35 MiB");
+	units_format_size_human(150ULL * 1024 * 1024 * 1024, buf, sizeof(buf));
+	assert_string_equal(buf, "150 GiB");
+	units_format_size_human(UINT64_MAX, buf, sizeof(buf));
+	assert_string_equal(buf, "16.0 EiB");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +843,7 @@ int main(void)
 	    cmocka_unit_test(test_size_empty_negative_garbage_rejected),
 	    cmocka_unit_test(test_size_format_picks_largest_exact_unit),
 	    cmocka_unit_test(test_size_format_round_trips),
+	    cmocka_unit_test(test_size_format_human_three_digits),
 	    cmocka_unit_test(test_percent_with_sign_or_plain),
 	    cmocka_unit_test(test_percent_out_of_range_rejected),
 	    cmocka_unit_test(test_percent_garbage_rejected),
