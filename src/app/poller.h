@@ -1,0 +1,56 @@
+/* poller.h — the overseer: every probe at its own interval on one loop.
+ *
+ * Targets: the PostgreSQL server, PGMQ, QuantumFlow supervisors (all over one
+ * pgconn), and every [health "NAME"] endpoint (libcurl multi). Each call is
+ * guarded the same way: a bulkhead (one call in flight per target: an
+ * overrun is rejected and counted, never queued behind a hung call), a
+ * circuit breaker (no contact while open; a timer moves it to half-open and
+ * probes at once), the io layer's own timeout (which stops the work: curl
+ * aborts the transfer, pgconn cancels the query), and retries of transient
+ * errors with full-jitter backoff inside the interval and a retry budget.
+ * Results go to the model with a correlation id and an error class. */
+#ifndef OV_POLLER_H
+#define OV_POLLER_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "model.h"
+#include "ov.h"
+
+struct poller;
+struct pgconn;
+
+typedef void (*poller_cb)(struct poller *p, void *ctx);
+
+/* cfg and m must outlive the poller; rng may be NULL (seeded from getrandom). */
+struct poller *poller_new(uv_loop_t *loop, const struct ov_config *cfg, struct model *m,
+			  const struct ov_rng *rng, struct ov_error *err);
+
+/* Schedule every target at its interval (first runs spread over one interval). */
+int poller_start(struct poller *p);
+
+/* Probe every target once, concurrently; `done` runs when each has a final
+ * result (retries included). Usable before or instead of poller_start. */
+int poller_poll_once(struct poller *p, poller_cb done, void *ctx);
+
+/* The shared PostgreSQL connection (for LISTEN consumers). */
+struct pgconn *poller_pgconn(struct poller *p);
+
+/* LISTEN consumers (task ingestion, shared breakers) hook the shared
+ * connection here: every notification, and every (re)connect so they can
+ * resynchronise what they missed while it was down. */
+typedef void (*poller_notify_cb)(const char *channel, const char *payload, size_t len,
+				 int be_pid, void *ctx);
+typedef void (*poller_connected_cb)(struct pgconn *c, void *ctx);
+void poller_on_notify(struct poller *p, poller_notify_cb cb, void *ctx);
+void poller_on_connected(struct poller *p, poller_connected_cb cb, void *ctx);
+
+/* Notified after every model change (the UI marks itself dirty). */
+void poller_on_change(struct poller *p, poller_cb cb, void *ctx);
+
+/* Stop everything and close every handle; cb runs when all is closed, then
+ * the poller is freed. */
+void poller_close(struct poller *p, poller_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,22 @@
+/* main.c — the only place that exits: parse, dispatch a command or open the
+ * console, return a status. Sits above every layer (ui -> app -> io -> core). */
+#include <locale.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "ui.h"
+
+int main(int argc, char **argv)
+{
+	struct cli_opts opts;
+	struct ov_error err = {0};
+
+	setlocale(LC_ALL, "");
+	if (cli_parse(argc, argv, &opts, &err) != 0) {
+		fprintf(stderr, "overseer: %s\n", err.msg);
+		return CLI_EXIT_USAGE;
+	}
+	if (!opts.command && !opts.help && !opts.version && ui_run)
+		return ui_run(&opts);
+	return cli_run(&opts);
+}
