@@ -8,26 +8,21 @@
  * attempt is first seen; events of lower attempts never touch them again.
  *
  * All memory is allocated in tasks_new: a slab of task records, two LRU lists
- * (active, finished) threaded through it, open-addressing index tables for
- * ids, agents and tombstones, and per-agent histograms. */
+ * (active, finished) threaded through it, index tables (ixtab.h) for ids,
+ * agents and tombstones, and per-agent histograms (hist.h). */
 #include "tasks.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+#include "hist.h"
+#include "ixtab.h"
 #include "sanitize.h"
 
-#define NIL UINT32_MAX
+#define NIL IXTAB_NONE /* no record: also ends the LRU lists */
 #define RANK_TERMINAL 3
-
-/* Log-linear histogram: values below 16 have their own bucket; above, each
- * power of two is split into 16 sub-buckets, so a bucket's width is at most
- * 1/16 of its lower bound and its midpoint is within 1/32 of any value in it. */
-#define HIST_SUB_BITS 4
-#define HIST_SUB (1 << HIST_SUB_BITS)
-#define HIST_MAX_EXP 40
-#define HIST_BUCKETS (HIST_SUB + (HIST_MAX_EXP - HIST_SUB_BITS) * HIST_SUB)
 
 enum { LIST_ACTIVE, LIST_FINISHED, LIST_COUNT };
 
@@ -57,19 +52,12 @@ struct agent {
 	char name[TASKS_AGENT_MAX];
 	uint64_t count[TASKS_STATE_COUNT];
 	uint64_t dropped;
-	uint64_t n; /* durations in hist */
-	uint32_t hist[HIST_BUCKETS];
+	struct hist durations; /* of finished tasks, where known */
 };
 
 struct tomb {
 	uint64_t hash;
 	uint32_t attempt; /* 0: slot unused */
-};
-
-/* Index table: slot = (hash >> 32) << 32 | (item index + 1); 0 is empty. */
-struct ixtab {
-	uint64_t *slot;
-	size_t mask;
 };
 
 struct list {
@@ -82,14 +70,14 @@ struct tasks {
 	struct rec *recs;
 	uint32_t free_head; /* free records chained through next */
 	struct list lists[LIST_COUNT];
-	struct ixtab ids;
+	struct ixtab *ids;
 	struct agent *agents; /* agents_max + 1: the last is "(other)" */
 	size_t nagents;
 	bool other_used;
-	struct ixtab agent_ix;
+	struct ixtab *agent_ix;
 	struct tomb *tombs;
 	size_t tomb_next;
-	struct ixtab tomb_ix;
+	struct ixtab *tomb_ix;
 	struct tasks_counters c;
 };
 
@@ -188,108 +176,23 @@ bool tasks_state_is_terminal(enum tasks_state state)
 	return state >= TASKS_SUCCEEDED && state < TASKS_STATE_COUNT;
 }
 
-/* ---- hashing ---------------------------------------------------------- */
+/* ---- index table keys ------------------------------------------------- */
 
-static uint64_t mix64(uint64_t z)
+static bool eq_id(const void *ctx, uint32_t ix, const void *key)
 {
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Keyed: every word goes through a bijective mixer seeded by hash_seed, so
- * colliding ids cannot be computed without the seed. */
-static uint64_t hash_bytes(uint64_t seed, const char *s, size_t n)
-{
-	uint64_t h = mix64(seed ^ (n * 0x9e3779b97f4a7c15ULL));
-	while (n >= 8) {
-		uint64_t w;
-		memcpy(&w, s, 8);
-		h = mix64(h ^ w);
-		s += 8;
-		n -= 8;
-	}
-	uint64_t w = 0;
-	memcpy(&w, s, n);
-	return mix64(h ^ w ^ seed);
-}
-
-static uint64_t hash_mix(uint64_t h, uint64_t v)
-{
-	return mix64(h ^ mix64(v + 0x9e3779b97f4a7c15ULL));
-}
-
-/* ---- index tables ------------------------------------------------------ */
-
-static int ixtab_init(struct ixtab *x, size_t items)
-{
-	size_t n = 8;
-	while (n < 2 * items)
-		n <<= 1;
-	x->slot = calloc(n, sizeof(*x->slot));
-	x->mask = n - 1;
-	return x->slot ? 0 : -ENOMEM;
-}
-
-static size_t ixtab_home(const struct ixtab *x, uint64_t slot)
-{
-	return (size_t)(slot >> 32) & x->mask;
-}
-
-typedef bool (*ixtab_eq)(const struct tasks *t, uint32_t ix, const void *key);
-
-/* Item index of key, or NIL; *pos is its slot or the empty slot ending the
- * probe (where to insert). */
-static uint32_t ixtab_find(const struct tasks *t, const struct ixtab *x, uint64_t hash, ixtab_eq eq,
-			   const void *key, size_t *pos)
-{
-	uint64_t tag = hash & 0xffffffff00000000ULL;
-	size_t i = ixtab_home(x, tag);
-	for (; x->slot[i]; i = (i + 1) & x->mask) {
-		uint32_t ix = (uint32_t)(x->slot[i] & 0xffffffffu) - 1;
-		if ((x->slot[i] & 0xffffffff00000000ULL) == tag && eq(t, ix, key)) {
-			*pos = i;
-			return ix;
-		}
-	}
-	*pos = i;
-	return NIL;
-}
-
-static void ixtab_put(struct ixtab *x, size_t pos, uint64_t hash, uint32_t ix)
-{
-	x->slot[pos] = (hash & 0xffffffff00000000ULL) | ((uint64_t)ix + 1);
-}
-
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
-static void ixtab_del(struct ixtab *x, size_t pos)
-{
-	size_t i = pos, j = pos;
-	for (;;) {
-		j = (j + 1) & x->mask;
-		if (!x->slot[j])
-			break;
-		size_t k = ixtab_home(x, x->slot[j]);
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
-			x->slot[i] = x->slot[j];
-			i = j;
-		}
-	}
-	x->slot[i] = 0;
-}
-
-static bool eq_id(const struct tasks *t, uint32_t ix, const void *key)
-{
+	const struct tasks *t = ctx;
 	return strcmp(t->recs[ix].pub.id, key) == 0;
 }
 
-static bool eq_agent(const struct tasks *t, uint32_t ix, const void *key)
+static bool eq_agent(const void *ctx, uint32_t ix, const void *key)
 {
+	const struct tasks *t = ctx;
 	return strcmp(t->agents[ix].name, key) == 0;
 }
 
-static bool eq_tomb(const struct tasks *t, uint32_t ix, const void *key)
+static bool eq_tomb(const void *ctx, uint32_t ix, const void *key)
 {
+	const struct tasks *t = ctx;
 	return t->tombs[ix].hash == *(const uint64_t *)key;
 }
 
@@ -325,31 +228,7 @@ static void list_push(struct tasks *t, uint32_t ix, uint8_t which)
 	l->n++;
 }
 
-/* ---- histogram and agents -------------------------------------------- */
-
-static size_t hist_index(int64_t v)
-{
-	if (v < 0)
-		v = 0;
-	if (v >= (int64_t)1 << HIST_MAX_EXP)
-		v = ((int64_t)1 << HIST_MAX_EXP) - 1;
-	uint64_t u = (uint64_t)v;
-	if (u < HIST_SUB)
-		return (size_t)u;
-	unsigned e = 63u - (unsigned)__builtin_clzll(u);
-	return HIST_SUB + (e - HIST_SUB_BITS) * HIST_SUB +
-	       (size_t)((u >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
-}
-
-static int64_t hist_value(size_t ix)
-{
-	if (ix < HIST_SUB)
-		return (int64_t)ix;
-	size_t e = (ix - HIST_SUB) / HIST_SUB + HIST_SUB_BITS;
-	int64_t w = (int64_t)1 << (e - HIST_SUB_BITS);
-	int64_t lo = (int64_t)(HIST_SUB + (ix - HIST_SUB) % HIST_SUB) * w;
-	return lo + w / 2;
-}
+/* ---- agents and their statistics -------------------------------------------- */
 
 /* Add (up) or remove (!up) a task's contribution to its agent's stats. */
 static void stats_account(struct tasks *t, const struct rec *r, bool up)
@@ -358,9 +237,10 @@ static void stats_account(struct tasks *t, const struct rec *r, bool up)
 	enum tasks_state s = r->pub.state;
 	a->count[s] = up ? a->count[s] + 1 : a->count[s] - 1;
 	if (tasks_state_is_terminal(s) && r->pub.duration_ms >= 0) {
-		size_t b = hist_index(r->pub.duration_ms);
-		a->hist[b] = up ? a->hist[b] + 1 : a->hist[b] - 1;
-		a->n = up ? a->n + 1 : a->n - 1;
+		if (up)
+			hist_add(&a->durations, r->pub.duration_ms);
+		else
+			hist_remove(&a->durations, r->pub.duration_ms);
 	}
 }
 
@@ -368,7 +248,7 @@ static uint32_t agent_get(struct tasks *t, const char *name, size_t len)
 {
 	size_t pos;
 	uint64_t h = hash_bytes(t->cfg.hash_seed, name, len);
-	uint32_t ix = ixtab_find(t, &t->agent_ix, h, eq_agent, name, &pos);
+	uint32_t ix = ixtab_find(t->agent_ix, h, eq_agent, t, name, &pos);
 	if (ix != NIL)
 		return ix;
 	if (t->nagents == t->cfg.agents_max) {
@@ -378,7 +258,7 @@ static uint32_t agent_get(struct tasks *t, const char *name, size_t len)
 	}
 	ix = (uint32_t)t->nagents++;
 	memcpy(t->agents[ix].name, name, len + 1);
-	ixtab_put(&t->agent_ix, pos, h, ix);
+	ixtab_put(t->agent_ix, pos, h, ix);
 	return ix;
 }
 
@@ -388,7 +268,7 @@ static struct tomb *tomb_find(const struct tasks *t, uint64_t hash, size_t *pos)
 {
 	if (t->cfg.tombstones_max == 0)
 		return NULL;
-	uint32_t ix = ixtab_find(t, &t->tomb_ix, hash, eq_tomb, &hash, pos);
+	uint32_t ix = ixtab_find(t->tomb_ix, hash, eq_tomb, t, &hash, pos);
 	return ix == NIL ? NULL : &t->tombs[ix];
 }
 
@@ -398,7 +278,7 @@ static void tomb_forget(struct tasks *t, uint64_t hash)
 	struct tomb *tb = tomb_find(t, hash, &pos);
 	if (tb) {
 		tb->attempt = 0;
-		ixtab_del(&t->tomb_ix, pos);
+		ixtab_del(t->tomb_ix, pos);
 	}
 }
 
@@ -413,8 +293,8 @@ static void tomb_add(struct tasks *t, uint64_t hash, uint32_t attempt)
 		tomb_forget(t, tb->hash); /* the ring overwrites its oldest */
 	tb->hash = hash;
 	tb->attempt = attempt;
-	ixtab_find(t, &t->tomb_ix, hash, eq_tomb, &hash, &pos);
-	ixtab_put(&t->tomb_ix, pos, hash, (uint32_t)t->tomb_next);
+	ixtab_find(t->tomb_ix, hash, eq_tomb, t, &hash, &pos);
+	ixtab_put(t->tomb_ix, pos, hash, (uint32_t)t->tomb_next);
 	t->tomb_next = (t->tomb_next + 1) % t->cfg.tombstones_max;
 }
 
@@ -425,8 +305,8 @@ static void rec_release(struct tasks *t, uint32_t ix)
 	struct rec *r = &t->recs[ix];
 	size_t pos;
 	tomb_add(t, r->hash, r->pub.attempt);
-	ixtab_find(t, &t->ids, r->hash, eq_id, r->pub.id, &pos);
-	ixtab_del(&t->ids, pos);
+	ixtab_find(t->ids, r->hash, eq_id, t, r->pub.id, &pos);
+	ixtab_del(t->ids, pos);
 	list_unlink(t, ix);
 	r->next = t->free_head;
 	t->free_head = ix;
@@ -451,7 +331,7 @@ static uint32_t rec_alloc(struct tasks *t, const struct nev *e, uint64_t hash, s
 	r->pub.attempt_started_at_ms = r->pub.finished_at_ms = TASKS_TS_NONE;
 	r->pub.duration_ms = r->win_duration = -1;
 	r->agent_ix = NIL;
-	ixtab_put(&t->ids, pos, hash, ix);
+	ixtab_put(t->ids, pos, hash, ix);
 	return ix;
 }
 
@@ -679,7 +559,7 @@ int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms, s
 		return rc;
 	}
 	uint64_t hash = hash_bytes(t->cfg.hash_seed, ev->task, strlen(ev->task));
-	uint32_t ix = ixtab_find(t, &t->ids, hash, eq_id, ev->task, &pos);
+	uint32_t ix = ixtab_find(t->ids, hash, eq_id, t, ev->task, &pos);
 
 	if (ix == NIL) {
 		size_t tpos;
@@ -703,7 +583,7 @@ int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms, s
 		    t->lists[LIST_FINISHED].n == t->cfg.finished_max) {
 			evict_finished(t); /* frees the slab slot this task needs */
 			/* deletion shifted index slots: find the insertion point again */
-			ixtab_find(t, &t->ids, hash, eq_id, ev->task, &pos);
+			ixtab_find(t->ids, hash, eq_id, t, ev->task, &pos);
 		}
 		tomb_forget(t, hash);
 		ix = rec_alloc(t, &e, hash, pos);
@@ -768,9 +648,10 @@ struct tasks *tasks_new(const struct tasks_config *cfg, struct ov_error *err)
 	t->recs = calloc(slab, sizeof(*t->recs));
 	t->agents = calloc(cfg->agents_max + 1, sizeof(*t->agents));
 	t->tombs = calloc(cfg->tombstones_max ? cfg->tombstones_max : 1, sizeof(*t->tombs));
-	if (!t->recs || !t->agents || !t->tombs || ixtab_init(&t->ids, slab) < 0 ||
-	    ixtab_init(&t->agent_ix, cfg->agents_max) < 0 ||
-	    ixtab_init(&t->tomb_ix, cfg->tombstones_max) < 0)
+	t->ids = ixtab_new(slab);
+	t->agent_ix = ixtab_new(cfg->agents_max);
+	t->tomb_ix = ixtab_new(cfg->tombstones_max);
+	if (!t->recs || !t->agents || !t->tombs || !t->ids || !t->agent_ix || !t->tomb_ix)
 		goto nomem;
 	for (size_t i = 0; i < slab; i++)
 		t->recs[i].next = i + 1 < slab ? (uint32_t)(i + 1) : NIL;
@@ -792,9 +673,9 @@ void tasks_free(struct tasks *t)
 	free(t->recs);
 	free(t->agents);
 	free(t->tombs);
-	free(t->ids.slot);
-	free(t->agent_ix.slot);
-	free(t->tomb_ix.slot);
+	ixtab_free(t->ids);
+	ixtab_free(t->agent_ix);
+	ixtab_free(t->tomb_ix);
 	free(t);
 }
 
@@ -820,7 +701,7 @@ const struct tasks_task *tasks_find(const struct tasks *t, const char *id)
 	if (!id)
 		return NULL;
 	uint64_t h = hash_bytes(t->cfg.hash_seed, id, strlen(id));
-	uint32_t ix = ixtab_find(t, &t->ids, h, eq_id, id, &pos);
+	uint32_t ix = ixtab_find(t->ids, h, eq_id, t, id, &pos);
 	return ix == NIL ? NULL : &t->recs[ix].pub;
 }
 
@@ -893,31 +774,10 @@ static const struct agent *agent_at(const struct tasks *t, size_t i)
 	return NULL;
 }
 
-static int64_t hist_percentile(const struct agent *a, double p)
-{
-	if (a->n == 0 || !(p > 0.0) || p > 100.0)
-		return -1;
-	/* Nearest rank: the smallest value with at least p% at or below it. */
-	double x = p * (double)a->n / 100.0;
-	uint64_t rank = (uint64_t)x;
-	if ((double)rank < x - 1e-9)
-		rank++;
-	if (rank == 0)
-		rank = 1;
-	uint64_t seen = 0;
-	size_t b = 0;
-	for (; b < HIST_BUCKETS - 1; b++) {
-		seen += a->hist[b];
-		if (seen >= rank)
-			break;
-	}
-	return hist_value(b);
-}
-
 int64_t tasks_agent_percentile(const struct tasks *t, size_t i, double p)
 {
 	const struct agent *a = agent_at(t, i);
-	return a ? hist_percentile(a, p) : -1;
+	return a ? hist_percentile(&a->durations, p) : -1;
 }
 
 int tasks_agent_stats(const struct tasks *t, size_t i, struct tasks_agent_stats *out)
@@ -928,10 +788,10 @@ int tasks_agent_stats(const struct tasks *t, size_t i, struct tasks_agent_stats 
 	memset(out, 0, sizeof(*out));
 	memcpy(out->agent, a->name, sizeof(out->agent));
 	memcpy(out->count, a->count, sizeof(out->count));
-	out->durations = a->n;
+	out->durations = a->durations.n;
 	out->dropped = a->dropped;
-	out->p50_ms = hist_percentile(a, 50.0);
-	out->p95_ms = hist_percentile(a, 95.0);
-	out->p99_ms = hist_percentile(a, 99.0);
+	out->p50_ms = hist_percentile(&a->durations, 50.0);
+	out->p95_ms = hist_percentile(&a->durations, 95.0);
+	out->p99_ms = hist_percentile(&a->durations, 99.0);
 	return 0;
 }

@@ -1,0 +1,21 @@
+/* pgerr.h — classify PostgreSQL connection failures from libpq's text.
+ *
+ * Before a session exists libpq reports failures as text only, with no
+ * SQLSTATE: "password authentication failed for user ...", "Connection
+ * refused", "timeout expired". pgerr reads the class from the message with
+ * one table of phrases, first match wins: the server's refusals map to the
+ * SQLSTATE it would have sent (28P01, 28000, 3D000, 53300, 57P03), network
+ * failures to the errno they stand for. Anything else is a connection
+ * failure (errclass_from_sqlstate(NULL)). Pure: no I/O. */
+#ifndef OV_PGERR_H
+#define OV_PGERR_H
+
+#include "errclass.h"
+
+#define PGERR_SQLSTATE_MAX 6 /* five characters and the NUL */
+
+/* The verdict for a connection failure message (NULL: none); sqlstate gets
+ * the server's code when the phrase stands for one, else "". */
+struct errclass_verdict pgerr_classify(const char *msg, char sqlstate[PGERR_SQLSTATE_MAX]);
+
+#endif
