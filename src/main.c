@@ -16,7 +16,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "overseer: %s\n", err.msg);
 		return CLI_EXIT_USAGE;
 	}
-	if (!opts.command && !opts.help && !opts.version && ui_run)
+	if (!opts.command && !opts.help && !opts.version)
 		return ui_run(&opts);
 	return cli_run(&opts);
 }

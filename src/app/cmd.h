@@ -18,15 +18,15 @@ struct cli_cmd {
 extern const struct cli_cmd cmd_status;
 extern const struct cli_cmd cmd_check_config;
 extern const struct cli_cmd cmd_print_default_config;
+extern const struct cli_cmd cmd_emit;
+extern const struct cli_cmd cmd_tasks;
+extern const struct cli_cmd cmd_incidents;
+extern const struct cli_cmd cmd_audit;
 
 /* Commands still being built are weak references: a command whose file is
  * not linked yet resolves to NULL and is simply absent from the table. */
 #define CMD_PENDING __attribute__((weak))
-extern const struct cli_cmd cmd_emit CMD_PENDING;
-extern const struct cli_cmd cmd_tasks CMD_PENDING;
 extern const struct cli_cmd cmd_breakers CMD_PENDING;
-extern const struct cli_cmd cmd_incidents CMD_PENDING;
-extern const struct cli_cmd cmd_audit CMD_PENDING;
 extern const struct cli_cmd cmd_db CMD_PENDING;
 extern const struct cli_cmd cmd_procs CMD_PENDING;
 
