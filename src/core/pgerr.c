@@ -2,10 +2,17 @@
 #include "pgerr.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "ov.h"
+#include "strutil.h"
 
+/* First match wins, so a phrase comes before any shorter one it contains:
+ * the server quotes role and database names ("too many connections for role
+ * \"x\""), and those must not be read as "role \"x\" does not exist". Texts
+ * are PostgreSQL 15's (postmaster.c, proc.c, postinit.c, miscinit.c,
+ * auth.c). */
 static const struct {
 	const char *needle;
 	const char *sqlstate; /* the server's code, or NULL */
@@ -13,13 +20,16 @@ static const struct {
 } conn_errors[] = {
     {"password authentication failed", "28P01", 0},
     {"no password supplied", "28P01", 0},
-    {"no pg_hba.conf entry", "28000", 0},
-    {"authentication failed", "28000", 0},
-    {"role \"", "28000", 0},
-    {"database \"", "3D000", 0},
-    {"too many connections", "53300", 0},
+    {"too many connections for", "53300", 0}, /* role or database limit */
+    {"too many clients already", "53300", 0}, /* max_connections */
     {"connection slots are reserved", "53300", 0},
+    {"permission denied for database", "42501", 0}, /* no CONNECT privilege */
+    {"no pg_hba.conf entry", "28000", 0},
+    {"pg_hba.conf rejects connection", "28000", 0},
+    {"authentication failed", "28000", 0},
     {"the database system is", "57P03", 0}, /* starting up, shutting down, in recovery */
+    {"role \"", "28000", 0},		    /* does not exist, is not permitted to log in */
+    {"database \"", "3D000", 0},	    /* does not exist */
     {"Connection refused", NULL, ECONNREFUSED},
     /* A missing Unix socket means no server is listening there. */
     {"No such file or directory", NULL, ECONNREFUSED},
@@ -44,4 +54,14 @@ struct errclass_verdict pgerr_classify(const char *msg, char sqlstate[PGERR_SQLS
 		return errclass_from_sqlstate(sqlstate);
 	}
 	return errclass_from_sqlstate(NULL); /* client-side failure: connection */
+}
+
+void pgerr_errno_text(int err, char *out, size_t outlen)
+{
+	char buf[PGERR_ERRNO_TEXT_MAX];
+
+	/* libuv's codes are -errno; INT_MIN has no positive twin. */
+	if (err < 0 && err != INT_MIN)
+		err = -err;
+	(void)strutil_copy(out, outlen, strerror_r(err, buf, sizeof(buf)));
 }

@@ -19,11 +19,13 @@ void pgconn_failure_from_text(const struct pgconn *c, const char *text, struct f
 	f->v = pgerr_classify(f->msg, f->sqlstate);
 }
 
+/* err is a libuv code (-errno); pgerr_errno_text reads either sign. */
 void pgconn_failure_from_errno(const struct pgconn *c, int err, const char *what, struct failure *f)
 {
-	char text[PGCONN_MSG_MAX];
+	char text[PGCONN_MSG_MAX], errtext[PGERR_ERRNO_TEXT_MAX];
 
-	snprintf(text, sizeof(text), "%s: %s", what, uv_strerror(-err));
+	pgerr_errno_text(err, errtext, sizeof(errtext));
+	snprintf(text, sizeof(text), "%s: %s", what, errtext);
 	memset(f, 0, sizeof(*f));
 	pgmask_text(c->mask, text, f->msg, sizeof(f->msg));
 	f->v = errclass_from_errno(err);
@@ -32,7 +34,9 @@ void pgconn_failure_from_errno(const struct pgconn *c, int err, const char *what
 /* A dying session: prefer what the server said last (57P01 on shutdown). */
 void pgconn_failure_of_session(const struct pgconn *c, struct failure *f)
 {
-	char text[PGCONN_MSG_MAX];
+	/* A byte more than pgmask reads: a secret split by our cut is one pgmask
+	 * sees cut, and masks. */
+	char text[PGMASK_INPUT_MAX + 1];
 
 	if (c->fatal_sqlstate[0]) {
 		memset(f, 0, sizeof(*f));
@@ -104,7 +108,9 @@ bool pgconn_deliver_notices(struct pgconn *c)
 /* Setup failures, cancel failures: queued like libpq's. */
 void pgconn_notice(struct pgconn *c, const char *severity, const char *fmt, ...)
 {
-	char text[PGCONN_MSG_MAX];
+	/* A byte more than pgmask reads: a secret split by our cut is one pgmask
+	 * sees cut, and masks. */
+	char text[PGMASK_INPUT_MAX + 1];
 	struct notice *n;
 	va_list ap;
 

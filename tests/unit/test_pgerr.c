@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "errclass.h"
@@ -110,6 +111,88 @@ static void test_first_matching_phrase_wins(void **state)
 	assert_string_equal(sqlstate, "28000");
 }
 
+/* What libpq 15 printed against a PostgreSQL 15 server, and what it means. */
+static void assert_refusal(const char *msg, const char *want_state, enum errclass want_cls,
+			   bool want_transient)
+{
+	char sqlstate[PGERR_SQLSTATE_MAX];
+	struct errclass_verdict v = pgerr_classify(msg, sqlstate);
+	assert_string_equal(sqlstate, want_state);
+	assert_int_equal(v.cls, want_cls);
+	assert_int_equal(v.transient, want_transient);
+}
+
+/* The role name is quoted: "role \"" must not claim it first. */
+static void test_too_many_connections_for_role_is_unavailable(void **state)
+{
+	(void)state;
+	assert_refusal(
+	    "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  "
+	    "too many connections for role \"app\"",
+	    "53300", ERRCLASS_UNAVAILABLE, true);
+}
+
+static void test_too_many_connections_for_database_is_unavailable(void **state)
+{
+	(void)state;
+	assert_refusal(
+	    "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  "
+	    "too many connections for database \"app\"",
+	    "53300", ERRCLASS_UNAVAILABLE, true);
+}
+
+/* max_connections reached (postmaster/proc.c). */
+static void test_too_many_clients_is_unavailable(void **state)
+{
+	(void)state;
+	assert_refusal(
+	    "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  "
+	    "sorry, too many clients already",
+	    "53300", ERRCLASS_UNAVAILABLE, true);
+}
+
+/* No CONNECT privilege: the database exists, the role may not use it. */
+static void test_permission_denied_for_database_is_authorization(void **state)
+{
+	(void)state;
+	assert_refusal(
+	    "connection to server at \"localhost\" (127.0.0.1), port 5432 failed: FATAL:  "
+	    "permission denied for database \"app\"\nDETAIL:  User does not have CONNECT "
+	    "privilege.",
+	    "42501", ERRCLASS_AUTHORIZATION, false);
+}
+
+/* A reject line in pg_hba.conf names the database, which does exist. */
+static void test_pg_hba_rejection_is_authentication(void **state)
+{
+	(void)state;
+	assert_refusal(
+	    "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  pg_hba.conf "
+	    "rejects connection for host \"127.0.0.1\", user \"app\", database \"app\", no "
+	    "encryption",
+	    "28000", ERRCLASS_AUTHENTICATION, false);
+}
+
+/* libpq and libuv report errors as -errno; the text is the same either way. */
+static void test_errno_text_reads_either_sign(void **state)
+{
+	char neg[PGERR_ERRNO_TEXT_MAX], pos[PGERR_ERRNO_TEXT_MAX];
+	(void)state;
+	pgerr_errno_text(-ENOMEM, neg, sizeof(neg));
+	pgerr_errno_text(ENOMEM, pos, sizeof(pos));
+	assert_string_equal(neg, strerror(ENOMEM));
+	assert_string_equal(pos, strerror(ENOMEM));
+}
+
+static void test_errno_text_is_cut_to_the_buffer(void **state)
+{
+	char small[8];
+	(void)state;
+	pgerr_errno_text(-ECONNREFUSED, small, sizeof(small));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_memory_equal(small, strerror(ECONNREFUSED), sizeof(small) - 1);
+}
+
 static void test_unknown_text_is_a_connection_failure(void **state)
 {
 	char sqlstate[PGERR_SQLSTATE_MAX] = "XXXXX";
@@ -137,6 +220,13 @@ int main(void)
 	    cmocka_unit_test(test_network_failures_map_to_their_errno),
 	    cmocka_unit_test(test_refused_connection_is_transient),
 	    cmocka_unit_test(test_first_matching_phrase_wins),
+	    cmocka_unit_test(test_too_many_connections_for_role_is_unavailable),
+	    cmocka_unit_test(test_too_many_connections_for_database_is_unavailable),
+	    cmocka_unit_test(test_too_many_clients_is_unavailable),
+	    cmocka_unit_test(test_permission_denied_for_database_is_authorization),
+	    cmocka_unit_test(test_pg_hba_rejection_is_authentication),
+	    cmocka_unit_test(test_errno_text_reads_either_sign),
+	    cmocka_unit_test(test_errno_text_is_cut_to_the_buffer),
 	    cmocka_unit_test(test_unknown_text_is_a_connection_failure),
 	    cmocka_unit_test(test_no_text_is_a_connection_failure),
 	};
