@@ -22,12 +22,12 @@ extern const struct cli_cmd cmd_emit;
 extern const struct cli_cmd cmd_tasks;
 extern const struct cli_cmd cmd_incidents;
 extern const struct cli_cmd cmd_audit;
+extern const struct cli_cmd cmd_breakers;
+extern const struct cli_cmd cmd_db;
 
 /* Commands still being built are weak references: a command whose file is
  * not linked yet resolves to NULL and is simply absent from the table. */
 #define CMD_PENDING __attribute__((weak))
-extern const struct cli_cmd cmd_breakers CMD_PENDING;
-extern const struct cli_cmd cmd_db CMD_PENDING;
 extern const struct cli_cmd cmd_procs CMD_PENDING;
 
 #endif

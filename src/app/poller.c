@@ -70,6 +70,8 @@ struct poller {
 	void *notify_ctx;
 	poller_connected_cb connected_cb;
 	void *connected_ctx;
+	poller_breaker_cb breaker_cb;
+	void *breaker_ctx;
 	int closing_handles;
 	bool closing;
 	poller_cb close_cb;
@@ -153,6 +155,8 @@ static void on_breaker_event(void *ctx, const struct breaker_event *ev)
 			     "actor", ev->actor, "k", (json_int_t)ev->k));
 	if (t->kind == TARGET_HEALTH)
 		t->p->m->health[t->health_index].breaker = ev->to;
+	if (t->p->breaker_cb)
+		t->p->breaker_cb(ev, t->corr, t->p->breaker_ctx);
 }
 
 /* --- the round: attempt, outcome, retry ------------------------------- */
@@ -529,13 +533,13 @@ struct poller *poller_new(uv_loop_t *loop, const struct ov_config *cfg, struct m
 	pg_interval = config_interval_ms(cfg, cfg->postgres.interval_ms);
 	m->n_health = cfg->n_health < MODEL_HEALTH_MAX ? cfg->n_health : MODEL_HEALTH_MAX;
 	strutil_copy(m->qf.schema, sizeof(m->qf.schema), cfg->postgres.quantumflow_schema);
-	int rc = target_init(p, &p->targets[0], TARGET_PG, -1, "postgres", &m->pg.probe,
+	int rc = target_init(p, &p->targets[0], TARGET_PG, -1, POLLER_TARGET_PG, &m->pg.probe,
 			     pg_interval, cfg->postgres.statement_timeout_ms + 1000, err);
 	if (rc == 0)
-		rc = target_init(p, &p->targets[1], TARGET_PGMQ, -1, "pgmq", &m->pgmq.probe,
+		rc = target_init(p, &p->targets[1], TARGET_PGMQ, -1, POLLER_TARGET_PGMQ, &m->pgmq.probe,
 				 pg_interval, cfg->postgres.statement_timeout_ms + 1000, err);
 	if (rc == 0)
-		rc = target_init(p, &p->targets[2], TARGET_QF, -1, "quantumflow", &m->qf.probe,
+		rc = target_init(p, &p->targets[2], TARGET_QF, -1, POLLER_TARGET_QF, &m->qf.probe,
 				 pg_interval, cfg->postgres.statement_timeout_ms + 1000, err);
 	for (int i = 0; rc == 0 && i < m->n_health; i++) {
 		const struct config_health *hc = &cfg->health[i];
@@ -589,6 +593,53 @@ void poller_on_connected(struct poller *p, poller_connected_cb cb, void *ctx)
 {
 	p->connected_cb = cb;
 	p->connected_ctx = ctx;
+}
+
+size_t poller_breaker_count(const struct poller *p)
+{
+	return (size_t)p->ntargets;
+}
+
+struct breaker *poller_breaker_at(struct poller *p, size_t i)
+{
+	return i < (size_t)p->ntargets ? p->targets[i].br : NULL;
+}
+
+static struct target *find_target(struct poller *p, const char *name)
+{
+	for (int i = 0; i < p->ntargets; i++)
+		if (strcmp(p->targets[i].name, name) == 0)
+			return &p->targets[i];
+	return NULL;
+}
+
+struct breaker *poller_breaker(struct poller *p, const char *name)
+{
+	struct target *t = find_target(p, name);
+	return t ? t->br : NULL;
+}
+
+void poller_on_breaker_event(struct poller *p, poller_breaker_cb cb, void *ctx)
+{
+	p->breaker_cb = cb;
+	p->breaker_ctx = ctx;
+}
+
+void poller_breaker_changed(struct poller *p, const char *name)
+{
+	struct target *t = find_target(p, name);
+
+	if (!t || p->closing)
+		return;
+	if (t->kind == TARGET_HEALTH)
+		p->m->health[t->health_index].breaker = breaker_state(t->br);
+	arm_breaker_timer(t);
+	/* A lifted override lets the target be probed at once, not a whole
+	 * interval later. */
+	enum breaker_state st = breaker_state(t->br);
+	if (st != BREAKER_FORCED_OPEN && st != BREAKER_OPEN && !t->in_flight && !t->round_open)
+		begin_round(t, false);
+	changed(p);
 }
 
 void poller_on_change(struct poller *p, poller_cb cb, void *ctx)

@@ -46,6 +46,24 @@ typedef void (*poller_connected_cb)(struct pgconn *c, void *ctx);
 void poller_on_notify(struct poller *p, poller_notify_cb cb, void *ctx);
 void poller_on_connected(struct poller *p, poller_connected_cb cb, void *ctx);
 
+/* The per-target breakers, for the shared-breaker table and operator
+ * overrides. Names: "postgres", "pgmq", "quantumflow" and each health
+ * target's name (POLLER_TARGET_* below). */
+#define POLLER_TARGET_PG "postgres"
+#define POLLER_TARGET_PGMQ "pgmq"
+#define POLLER_TARGET_QF "quantumflow"
+struct breaker;
+struct breaker_event;
+size_t poller_breaker_count(const struct poller *p);
+struct breaker *poller_breaker_at(struct poller *p, size_t i);
+struct breaker *poller_breaker(struct poller *p, const char *name);
+/* Every transition of every target's breaker (after the poller's own use). */
+typedef void (*poller_breaker_cb)(const struct breaker_event *ev, const char *corr, void *ctx);
+void poller_on_breaker_event(struct poller *p, poller_breaker_cb cb, void *ctx);
+/* An override was applied or lifted from outside: re-arm the target's
+ * breaker timer and, if it may be probed now, probe it. */
+void poller_breaker_changed(struct poller *p, const char *name);
+
 /* Notified after every model change (the UI marks itself dirty). */
 void poller_on_change(struct poller *p, poller_cb cb, void *ctx);
 
