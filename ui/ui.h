@@ -6,6 +6,6 @@
 
 /* Run the console until the operator quits (or the terminal goes away);
  * returns the process exit status. The terminal is restored on every path. */
-int ui_run(const struct cli_opts *opts) __attribute__((weak));
+int ui_run(const struct cli_opts *opts);
 
 #endif
