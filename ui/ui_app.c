@@ -146,7 +146,13 @@ static void on_breakers_change(struct sharedbrk *sb, const char *name, void *ctx
 	(void)sb;
 	/* An override of one of our own breakers (from any console) re-arms
 	 * its target's timer; other names are not the poller's and are ignored. */
-	poller_breaker_changed(a->poller, name);
+	if (name) {
+		poller_breaker_changed(a->poller, name);
+	} else { /* the whole table was re-read */
+		for (size_t i = 0; i < poller_breaker_count(a->poller); i++)
+			poller_breaker_changed(a->poller,
+					       breaker_name(poller_breaker_at(a->poller, i)));
+	}
 	ui_breakers_observe(a->u, name);
 	ui_mark_dirty(a->u);
 }

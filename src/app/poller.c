@@ -607,6 +607,8 @@ struct breaker *poller_breaker_at(struct poller *p, size_t i)
 
 static struct target *find_target(struct poller *p, const char *name)
 {
+	if (!name)
+		return NULL;
 	for (int i = 0; i < p->ntargets; i++)
 		if (strcmp(p->targets[i].name, name) == 0)
 			return &p->targets[i];
