@@ -293,11 +293,16 @@ void cli_print_help(FILE *out, const char *command)
 	fprintf(out, "usage: overseer [options] [command] [args]\n\n"
 		     "With no command, opens the operator console (TUI).\n\ncommands:\n");
 	for (size_t i = 0; i < OV_ARRAY_LEN(commands); i++) {
-		char left[48];
 		if (!commands[i])
 			continue;
-		snprintf(left, sizeof(left), "%s %s", commands[i]->name, commands[i]->args_help);
-		fprintf(out, "  %-24s %s\n", left, commands[i]->summary);
+		char left_full[160];
+		snprintf(left_full, sizeof(left_full), "%s %s", commands[i]->name,
+			 commands[i]->args_help);
+		/* Long argument synopses get a line of their own. */
+		if (strlen(left_full) > 24)
+			fprintf(out, "  %s\n  %-24s %s\n", left_full, "", commands[i]->summary);
+		else
+			fprintf(out, "  %-24s %s\n", left_full, commands[i]->summary);
 	}
 	fprintf(out, "\ncommon options (before or after the command):\n");
 	print_flags(out, common_flags, OV_ARRAY_LEN(common_flags), NULL);
@@ -319,9 +324,8 @@ int cli_run(const struct cli_opts *o)
 		return CLI_EXIT_OK;
 	}
 	if (!cmd) {
-		/* The TUI arrives with its own issue; until then say so plainly. */
-		fprintf(stderr, "overseer: the console (TUI) is not built yet; "
-				"try 'overseer status' or 'overseer --help'\n");
+		/* main() opens the console when no command is given. */
+		fprintf(stderr, "overseer: no command given (overseer --help lists them)\n");
 		return CLI_EXIT_USAGE;
 	}
 	return cmd->run(o);

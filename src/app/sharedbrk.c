@@ -648,11 +648,22 @@ void sharedbrk_close(struct sharedbrk *sb, sharedbrk_close_fn cb, void *ctx)
 	 * cancellations must then find nothing of ours. */
 	struct op *list = sb->ops;
 	sb->ops = NULL;
-	for (struct op *op = list; op; op = op->next)
-		op->sb = NULL;
+	size_t n = 0;
 	for (struct op *op = list; op; op = op->next) {
-		const char *msg = "overseer closed before PostgreSQL answered: the change may or "
-				  "may not have been made";
+		op->sb = NULL;
+		n++;
+	}
+	/* Callbacks run only after the walk: a callback that closes the
+	 * connection frees the detached ops (their cancellations complete at
+	 * once), so nothing of an op may be read after the first callback. */
+	struct pending_done {
+		sharedbrk_done_fn fn;
+		void *ctx;
+	} *dones = n ? calloc(n, sizeof(*dones)) : NULL;
+	size_t nd = 0;
+	const char *msg = "overseer closed before PostgreSQL answered: the change may or "
+			  "may not have been made";
+	for (struct op *op = list; op; op = op->next) {
 		struct ov_error aerr = {0};
 		if (op->kind == OP_EXPIRE)
 			log_msg(LOG_LEVEL_WARN, "sharedbrk", op->rec.row.corr,
@@ -663,9 +674,12 @@ void sharedbrk_close(struct sharedbrk *sb, sharedbrk_close_fn cb, void *ctx)
 				   sharedbrk_wall_ms(), &aerr) < 0)
 			log_msg(LOG_LEVEL_ERROR, "sharedbrk", op->rec.row.corr, "audit: %s",
 				aerr.msg);
-		if (op->done)
-			op->done(op->done_ctx, -ECANCELED, msg);
+		if (op->done && dones)
+			dones[nd++] = (struct pending_done){op->done, op->done_ctx};
 	}
+	for (size_t i = 0; i < nd; i++)
+		dones[i].fn(dones[i].ctx, -ECANCELED, msg);
+	free(dones);
 	uv_close((uv_handle_t *)&sb->pub_timer, on_timer_closed);
 	uv_close((uv_handle_t *)&sb->exp_timer, on_timer_closed);
 	uv_close((uv_handle_t *)&sb->retry_timer, on_timer_closed);
