@@ -447,13 +447,18 @@ static bool op_complete(struct pgconn *c)
 	return true;
 }
 
-/* Notifications libpq has parsed; false when a callback closed or tore down. */
+/* Notifications libpq has parsed, at most PGCONN_NOTIFY_BATCH per loop
+ * turn: under a flood the rest wait for the next turn (the kick timer), so
+ * input, timers and redraws keep their turn. False when a callback closed or
+ * tore down the connection. */
 static bool drain_notifies(struct pgconn *c)
 {
 	uint64_t gen = c->gen;
+	unsigned k = 0;
 	PGnotify *n;
 
-	while (c->conn && (n = PQnotifies(c->conn)) != NULL) {
+	while (c->conn && k < PGCONN_NOTIFY_BATCH && (n = PQnotifies(c->conn)) != NULL) {
+		k++;
 		struct pgconn_notify ev = {
 		    .channel = n->relname, .payload = n->extra, .be_pid = n->be_pid};
 
@@ -464,6 +469,10 @@ static bool drain_notifies(struct pgconn *c)
 		PQfreemem(n);
 		if (gen != c->gen || c->closing)
 			return false;
+	}
+	if (k == PGCONN_NOTIFY_BATCH) {
+		c->notify_batches_deferred++;
+		pgconn_kick(c);
 	}
 	return true;
 }
@@ -547,7 +556,11 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 static void on_kick(uv_timer_t *t)
 {
-	dispatch(t->data);
+	struct pgconn *c = t->data;
+
+	if (c->phase == PH_READY && !drain_notifies(c))
+		return;
+	dispatch(c);
 }
 
 void pgconn_kick(struct pgconn *c)

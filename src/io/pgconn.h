@@ -53,6 +53,8 @@
 #define PGCONN_QUERY_MAX (256 * 1024)
 /* NOTIFY payloads: PostgreSQL refuses 8000 bytes and more. */
 #define PGCONN_PAYLOAD_MAX 8000
+/* Notifications delivered per loop turn at most (the rest on the next). */
+#define PGCONN_NOTIFY_BATCH 1024
 /* Error and notice texts handed to callbacks (after masking). */
 #define PGCONN_MSG_MAX 1024
 #define PGCONN_CONNINFO_MAX 4096

@@ -90,7 +90,8 @@ struct pgconn {
 	char app_name[PGCONN_NAME_MAX + 1];
 	uv_timer_t conn_timer;	   /* retry delay, then connect+setup timeout */
 	uv_timer_t deadline_timer; /* earliest query deadline */
-	uv_timer_t kick_timer;	   /* dispatch on the next iteration, never re-entrantly */
+	uv_timer_t kick_timer;
+	uint64_t notify_batches_deferred; /* floods drained over several turns */	   /* dispatch on the next iteration, never re-entrantly */
 
 	struct op *cur;
 	struct opq setup, queue;
