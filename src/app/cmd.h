@@ -24,10 +24,6 @@ extern const struct cli_cmd cmd_incidents;
 extern const struct cli_cmd cmd_audit;
 extern const struct cli_cmd cmd_breakers;
 extern const struct cli_cmd cmd_db;
-
-/* Commands still being built are weak references: a command whose file is
- * not linked yet resolves to NULL and is simply absent from the table. */
-#define CMD_PENDING __attribute__((weak))
-extern const struct cli_cmd cmd_procs CMD_PENDING;
+extern const struct cli_cmd cmd_procs;
 
 #endif
