@@ -412,6 +412,24 @@ static void on_pg_notify(struct pgconn *c, const struct pgconn_notify *n, void *
 static void on_pg_connected(struct pgconn *c, void *ctx)
 {
 	struct poller *p = ctx;
+	struct ov_error err = {0};
+
+	/* A new session is fresh evidence the server is back: the PostgreSQL
+	 * targets' breakers (opened while it was down) close and the targets
+	 * are probed now, not when their open period ends. Operator overrides
+	 * are left alone. */
+	for (int i = 0; i < p->ntargets; i++) {
+		struct target *t = &p->targets[i];
+		if (t->kind == TARGET_HEALTH)
+			continue;
+		enum breaker_state st = breaker_state(t->br);
+		if (st == BREAKER_OPEN || st == BREAKER_HALF_OPEN)
+			(void)breaker_reset(t->br, now_ms(p), "auto",
+					    "PostgreSQL connection re-established", &err);
+		arm_breaker_timer(t);
+		if (!t->in_flight && !t->round_open && st != BREAKER_FORCED_OPEN)
+			begin_round(t, false);
+	}
 	if (p->connected_cb)
 		p->connected_cb(c, p->connected_ctx);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -34,6 +35,7 @@ struct fx {
 	struct httpd *d;
 	char conninfo[PGTEST_CONNINFO_MAX];
 	bool have_db;
+	char stopped_cluster[PGTEST_VALUE_MAX]; /* restarted by teardown if set */
 	bool once_done;
 	bool expired;
 	/* breaker test bookkeeping */
@@ -70,9 +72,24 @@ static int setup(void **state)
 	return 0;
 }
 
+static void cluster(const char *name, const char *action)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "pg_ctlcluster %s %s%s >/dev/null 2>&1", name, action,
+		 strcmp(action, "stop") == 0 ? " -m fast" : "");
+	assert_int_equal(system(cmd), 0);
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	/* A failed assertion skips the test's own clean-up. */
+	if (f->stopped_cluster[0])
+		cluster(f->stopped_cluster, "start");
+	if (f->p) {
+		poller_close(f->p, NULL, NULL);
+		f->p = NULL;
+	}
 	uv_close((uv_handle_t *)&f->sample, NULL);
 	uv_close((uv_handle_t *)&f->watchdog, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -116,6 +133,7 @@ static void stop_poller(struct fx *f)
 	uv_timer_stop(&f->watchdog);
 	uv_timer_stop(&f->sample);
 	poller_close(f->p, NULL, NULL);
+	f->p = NULL;
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 }
 
@@ -291,6 +309,71 @@ static void test_pg_rates_appear_after_two_samples(void **state)
 	stop_poller(f);
 }
 
+
+static void on_stop_loop(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+static void run_for(struct fx *f, uint64_t ms)
+{
+	uv_timer_t t;
+	uv_timer_init(&f->loop, &t);
+	uv_timer_start(&t, on_stop_loop, ms, 0);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+/* PostgreSQL down when overseer starts: a clear connection-class result,
+ * PGMQ and QuantumFlow skipped rather than failing, no busy loop; when the
+ * server comes up the poller connects by itself, without a restart. */
+static void test_postgres_down_at_start_then_up(void **state)
+{
+	struct fx *f = *state;
+	char name[PGTEST_VALUE_MAX];
+	struct rusage ru0, ru1;
+
+	if (pgtest_exec("", "SHOW cluster_name", name, sizeof(name)) < 0 || !name[0] ||
+	    system("command -v pg_ctlcluster >/dev/null") != 0)
+		skip(); /* not a Debian cluster: nothing to stop and start */
+	load_config(f, "connect_timeout = 1s\n[overseer]\ninterval = 200ms\n");
+	cluster(name, "stop");
+	snprintf(f->stopped_cluster, sizeof(f->stopped_cluster), "%s", name);
+	start_poller(f);
+	poller_poll_once(f->p, on_once, f);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_true(f->once_done);
+	assert_int_equal(f->m.pg.probe.avail, MODEL_ERROR);
+	assert_int_equal(f->m.pg.probe.verdict.cls, ERRCLASS_CONNECTION);
+	assert_int_equal(f->m.pgmq.probe.avail, MODEL_SKIPPED);
+	assert_int_equal(f->m.qf.probe.avail, MODEL_SKIPPED);
+	char why[1024];
+	assert_int_equal(model_verdict(&f->m, why, sizeof(why)), MODEL_VERDICT_CRITICAL);
+
+	/* Two seconds down: rounds keep their schedule and the CPU stays idle. */
+	poller_start(f->p);
+	getrusage(RUSAGE_SELF, &ru0);
+	run_for(f, 2000);
+	getrusage(RUSAGE_SELF, &ru1);
+	double cpu_s = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+		       (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+		       (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+		       (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+	assert_true(cpu_s < 0.5);
+	assert_true(f->m.pg.probe.polls <= 2000 / 200 * 2 + 2);
+	/* Still failing, or not even contacted once its breaker opened. */
+	assert_true(f->m.pg.probe.avail == MODEL_ERROR || f->m.pg.probe.avail == MODEL_SKIPPED);
+
+	cluster(name, "start");
+	f->stopped_cluster[0] = '\0';
+	for (int i = 0; i < 150 && f->m.pg.probe.avail != MODEL_OK; i++)
+		run_for(f, 100);
+	assert_int_equal(f->m.pg.probe.avail, MODEL_OK);
+	assert_int_equal(f->m.pgmq.probe.avail == MODEL_SKIPPED, 0);
+	stop_poller(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +383,8 @@ int main(void)
 			test_breaker_opens_stops_contact_probes_on_time_and_recovers, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_pg_rates_appear_after_two_samples, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_postgres_down_at_start_then_up, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
