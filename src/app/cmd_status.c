@@ -276,7 +276,7 @@ static void print_human(const struct model *m, enum model_verdict v, const char 
 		const struct model_health *h = &m->health[i];
 		char label[MODEL_NAME_MAX + 8];
 		snprintf(label, sizeof(label), "health %s", h->name);
-		printf("\n%-14s", clean(s, sizeof(s), label));
+		printf("\n%-14s ", clean(s, sizeof(s), label));
 		if (h->has_result)
 			printf("%s  HTTP %d  %.1f ms  ", health_status_name(h->status),
 			       h->detail.http_status, h->probe.latency_ms);
