@@ -43,6 +43,7 @@ struct target {
 	bool in_flight;
 	bool round_open; /* a round (first attempt + retries) is under way */
 	bool once;	 /* this round counts towards poller_poll_once */
+	bool blocked;	 /* the last attempt was refused by the breaker */
 	int64_t started_ms;
 	char corr[CORRID_SIZE];
 	uint64_t overruns;
@@ -316,7 +317,8 @@ static void attempt(struct target *t)
 		return;
 	}
 	t->permit = breaker_allow(t->br, now);
-	if (!breaker_verdict_allows(t->permit.verdict)) {
+	t->blocked = !breaker_verdict_allows(t->permit.verdict);
+	if (t->blocked) {
 		struct breaker_snapshot s;
 		bulkhead_release(t->bh, &ticket);
 		breaker_snapshot(t->br, now, &s);
@@ -656,8 +658,12 @@ void poller_breaker_changed(struct poller *p, const char *name)
 	arm_breaker_timer(t);
 	/* A lifted override lets the target be probed at once, not a whole
 	 * interval later. */
+	/* Only a target the breaker kept from its last round is probed at once
+	 * when the breaker lets calls through again; an unchanged table (a
+	 * re-read) probes nothing. */
 	enum breaker_state st = breaker_state(t->br);
-	if (st != BREAKER_FORCED_OPEN && st != BREAKER_OPEN && !t->in_flight && !t->round_open)
+	if (t->blocked && st != BREAKER_FORCED_OPEN && st != BREAKER_OPEN && !t->in_flight &&
+	    !t->round_open)
 		begin_round(t, false);
 	changed(p);
 }

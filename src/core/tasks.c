@@ -68,7 +68,8 @@ struct list {
 struct tasks {
 	struct tasks_config cfg;
 	struct rec *recs;
-	uint32_t free_head; /* free records chained through next */
+	uint32_t free_head; /* released records chained through next */
+	uint32_t fresh;	    /* records never used yet: [fresh, slab) */
 	struct list lists[LIST_COUNT];
 	struct ixtab *ids;
 	struct agent *agents; /* agents_max + 1: the last is "(other)" */
@@ -321,9 +322,12 @@ static void evict_finished(struct tasks *t)
 
 static uint32_t rec_alloc(struct tasks *t, const struct nev *e, uint64_t hash, size_t pos)
 {
-	uint32_t ix = t->free_head;
+	/* Never-used records are handed out in order, so the slab's pages are
+	 * touched only as the table fills (idle RSS stays small). */
+	uint32_t ix = t->free_head != NIL ? t->free_head : t->fresh++;
 	struct rec *r = &t->recs[ix];
-	t->free_head = r->next;
+	if (t->free_head == ix)
+		t->free_head = r->next;
 	memset(r, 0, sizeof(*r));
 	memcpy(r->pub.id, e->ev->task, strlen(e->ev->task) + 1);
 	r->hash = hash;
@@ -653,9 +657,8 @@ struct tasks *tasks_new(const struct tasks_config *cfg, struct ov_error *err)
 	t->tomb_ix = ixtab_new(cfg->tombstones_max);
 	if (!t->recs || !t->agents || !t->tombs || !t->ids || !t->agent_ix || !t->tomb_ix)
 		goto nomem;
-	for (size_t i = 0; i < slab; i++)
-		t->recs[i].next = i + 1 < slab ? (uint32_t)(i + 1) : NIL;
-	t->free_head = 0;
+	t->free_head = NIL;
+	t->fresh = 0;
 	for (int l = 0; l < LIST_COUNT; l++)
 		t->lists[l].head = t->lists[l].tail = NIL;
 	memcpy(t->agents[cfg->agents_max].name, TASKS_AGENT_OTHER, sizeof(TASKS_AGENT_OTHER));
