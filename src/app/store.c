@@ -567,7 +567,7 @@ static int set_wal(struct store *st, struct ov_error *err)
 static int migrate(struct store *st, struct ov_error *err)
 {
 	char sql[64];
-	int version, rc;
+	int version = 0, rc;
 
 	for (;;) {
 		rc = exec_sql(st, "BEGIN IMMEDIATE", "begin migration", err);

@@ -553,7 +553,7 @@ static bool admit(struct tasks *t, uint32_t ix, const struct nev *e)
 
 int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms, struct ov_error *err)
 {
-	struct nev e;
+	struct nev e = {0};
 	size_t pos;
 
 	t->c.events++;
