@@ -3,8 +3,8 @@
  * pidmgr does the dangerous part (pinning, re-verifying, signalling,
  * waiting on the loop); this file decides when to call it, brackets every
  * call with the action gate, keeps the recorded identities in the store in
- * step with what is watched, and turns exits into incidents. */
-#include "procs.h"
+ * step with what is watched. Exits and re-adoption: procs_watch.c. */
+#include "procs_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -31,47 +31,6 @@
 
 _Static_assert(PROCS_ROWS_MAX >= CONFIG_SERVICE_MAX, "a row for every configured service");
 
-struct svc;
-
-/* A kill or start in flight, between actions_begin and actions_finish. */
-struct op {
-	struct procs *p;
-	struct svc *s;
-	struct action_rec rec;
-	struct pidmgr_proc *proc;
-	bool temp; /* adopted for this kill only: released when it ends */
-	struct procs_outcome out;
-	procs_progress_cb progress;
-	procs_done_cb done;
-	void *ctx;
-};
-
-struct svc {
-	const struct config_service *cfg;
-	struct procs_row row;
-	struct procid_verdict *v;
-	bool seen;		   /* refreshed at least once */
-	bool unknown_reported;	   /* this UNKNOWN episode raised its event */
-	struct pidmgr_proc *watch; /* adopted or started by this console */
-	struct op *op;
-	bool killing; /* an exit now is the operator's doing */
-};
-
-struct procs {
-	uv_loop_t *loop;
-	const struct ov_config *cfg;
-	struct store *st;
-	struct actions *act;
-	struct incidents *inc;
-	struct pidmgr *m;
-	procs_event_cb ev_cb;
-	void *ev_ctx;
-	size_t n;
-	struct svc svcs[PROCS_ROWS_MAX];
-	void (*close_cb)(void *ctx);
-	void *close_ctx;
-};
-
 static const char *const event_names[] = {
     [PROCS_EV_UP] = "up",
     [PROCS_EV_EXIT] = "exit",
@@ -84,22 +43,20 @@ const char *procs_event_kind_name(enum procs_event_kind k)
 	return (size_t)k < OV_ARRAY_LEN(event_names) ? event_names[k] : "unknown";
 }
 
-static int64_t wall_ms(void)
+int64_t procs_wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool is_ours(enum procid_class c)
+bool procs_is_ours(enum procid_class c)
 {
 	return c == PROCID_RUNNING || c == PROCID_STARTING || c == PROCID_STOPPING;
 }
 
-__attribute__((format(printf, 7, 8))) static void event(struct procs *p, enum procs_event_kind kind,
-							const struct svc *s, pid_t pid,
-							bool expected, const char *corr,
-							const char *fmt, ...)
+void procs_emit(struct procs *p, enum procs_event_kind kind, const struct svc *s, pid_t pid,
+		bool expected, const char *corr, const char *fmt, ...)
 {
 	char text[PROCS_MSG_MAX];
 	va_list ap;
@@ -122,7 +79,7 @@ __attribute__((format(printf, 7, 8))) static void event(struct procs *p, enum pr
 	p->ev_cb(&ev, p->ev_ctx);
 }
 
-static struct svc *svc_by_name(const struct procs *p, const char *name)
+struct svc *procs_svc_by_name(const struct procs *p, const char *name)
 {
 	for (size_t i = 0; name && i < p->n; i++)
 		if (strcmp(p->svcs[i].cfg->name, name) == 0)
@@ -134,7 +91,7 @@ static struct svc *svc_by_name(const struct procs *p, const char *name)
 
 /* The store keeps no uid: a recorded process is the one with that pid,
  * start time and boot, so the uid it must have is the service's. */
-static bool load_known(struct procs *p, struct svc *s, struct procid_identity *out)
+bool procs_load_known(struct procs *p, struct svc *s, struct procid_identity *out)
 {
 	struct store_identity si;
 	struct ov_error err = {0};
@@ -157,7 +114,7 @@ static int record(struct procs *p, struct svc *s, const struct procid_identity *
 		  struct ov_error *err)
 {
 	struct store_identity si = {
-	    .pid = id->pid, .start_ticks = id->start_ticks, .adopted_at = wall_ms()};
+	    .pid = id->pid, .start_ticks = id->start_ticks, .adopted_at = procs_wall_ms()};
 
 	if (!p->st)
 		return 0;
@@ -171,12 +128,12 @@ static int record(struct procs *p, struct svc *s, const struct procid_identity *
 }
 
 /* Forget the record when it is of this (gone) process, not a newer one. */
-static void forget(struct procs *p, struct svc *s, const struct procid_identity *gone)
+void procs_forget(struct procs *p, struct svc *s, const struct procid_identity *gone)
 {
 	struct procid_identity known;
 	struct ov_error err = {0};
 
-	if (load_known(p, s, &known) && known.pid == gone->pid &&
+	if (procs_load_known(p, s, &known) && known.pid == gone->pid &&
 	    known.start_ticks == gone->start_ticks && !strcmp(known.boot_id, gone->boot_id) &&
 	    store_identity_delete(p->st, s->cfg->name, &err) < 0)
 		log_msg(LOG_LEVEL_ERROR, "procs", NULL, "%s: %s", s->cfg->name, err.msg);
@@ -185,8 +142,8 @@ static void forget(struct procs *p, struct svc *s, const struct procid_identity 
 /* Same process, and not re-executed since: what an automatic re-adoption
  * requires (procid_identity_same leaves the argv hash out). A hash of 0 is
  * not recorded (a process we started). */
-static bool full_match(const struct procid_identity *known, const struct procid_identity *now,
-		       char *why, size_t len)
+bool procs_full_match(const struct procid_identity *known, const struct procid_identity *now,
+		      char *why, size_t len)
 {
 	if (!procid_identity_same(known, now, why, len))
 		return false;
@@ -236,18 +193,18 @@ static void fill_row(struct svc *s, const struct procid_identity *known, int64_t
 	strutil_copy(r->exe, sizeof(r->exe), v->proc.exe[0] ? v->proc.exe : v->proc.comm);
 	r->uid = v->proc.uid;
 	user_name(r->uid, r->user);
-	if (known && is_ours(v->cls)) {
+	if (known && procs_is_ours(v->cls)) {
 		struct procid_identity now;
 		procid_identity_from(&v->proc, &now);
-		r->adopted = full_match(known, &now, why, sizeof(why));
+		r->adopted = procs_full_match(known, &now, why, sizeof(why));
 	}
 }
 
 /* Classify one service now; events on a change of class. */
-static int refresh_one(struct procs *p, struct svc *s, int64_t now_ms)
+int procs_refresh_one(struct procs *p, struct svc *s, int64_t now_ms)
 {
 	struct procid_identity known;
-	bool have_known = load_known(p, s, &known);
+	bool have_known = procs_load_known(p, s, &known);
 	enum procid_class prev = s->row.cls;
 
 	if (!s->v && !(s->v = malloc(sizeof(*s->v))))
@@ -255,13 +212,13 @@ static int refresh_one(struct procs *p, struct svc *s, int64_t now_ms)
 	procid_check(s->cfg, have_known ? &known : NULL, now_ms / 1000, s->v, NULL);
 	fill_row(s, have_known ? &known : NULL, now_ms);
 	if (s->seen && prev != s->row.cls)
-		event(p, PROCS_EV_CHANGED, s, s->row.pid, false, NULL, "%s -> %s (%s)",
-		      procid_class_name(prev), procid_class_name(s->row.cls), s->row.reason);
+		procs_emit(p, PROCS_EV_CHANGED, s, s->row.pid, false, NULL, "%s -> %s (%s)",
+			   procid_class_name(prev), procid_class_name(s->row.cls), s->row.reason);
 	if (s->row.cls == PROCID_RUNNING && (!s->seen || prev != PROCID_RUNNING) && p->inc)
 		(void)incidents_on_process_up(p->inc, s->cfg->name, NULL, now_ms);
 	if (s->row.cls == PROCID_UNKNOWN && !s->unknown_reported)
-		event(p, PROCS_EV_INCONCLUSIVE, s, s->row.pid, false, NULL,
-		      "unknown, nothing will be done: %s", s->row.reason);
+		procs_emit(p, PROCS_EV_INCONCLUSIVE, s, s->row.pid, false, NULL,
+			   "unknown, nothing will be done: %s", s->row.reason);
 	s->unknown_reported = s->row.cls == PROCID_UNKNOWN;
 	s->seen = true;
 	return 0;
@@ -270,7 +227,7 @@ static int refresh_one(struct procs *p, struct svc *s, int64_t now_ms)
 size_t procs_refresh(struct procs *p, int64_t now_ms)
 {
 	for (size_t i = 0; i < p->n; i++)
-		(void)refresh_one(p, &p->svcs[i], now_ms);
+		(void)procs_refresh_one(p, &p->svcs[i], now_ms);
 	return p->n;
 }
 
@@ -286,19 +243,19 @@ const struct procs_row *procs_row_at(const struct procs *p, size_t i)
 
 const struct procs_row *procs_find(const struct procs *p, const char *name)
 {
-	const struct svc *s = svc_by_name(p, name);
+	const struct svc *s = procs_svc_by_name(p, name);
 	return s && s->seen ? &s->row : NULL;
 }
 
 const struct procid_verdict *procs_verdict(const struct procs *p, const char *name)
 {
-	const struct svc *s = svc_by_name(p, name);
+	const struct svc *s = procs_svc_by_name(p, name);
 	return s && s->seen ? s->v : NULL;
 }
 
 const struct config_service *procs_service(const struct procs *p, const char *name)
 {
-	const struct svc *s = svc_by_name(p, name);
+	const struct svc *s = procs_svc_by_name(p, name);
 	return s ? s->cfg : NULL;
 }
 
@@ -335,7 +292,7 @@ static struct svc *begin(struct procs *p, enum action_kind kind, const char *nam
 			 const char *reason, const struct units_stop *stop, int64_t now_ms,
 			 struct action_rec *rec, struct procs_outcome *out)
 {
-	struct svc *s = svc_by_name(p, name);
+	struct svc *s = procs_svc_by_name(p, name);
 	struct ov_error err = {0};
 	char params[PARAMS_MAX], text[PARAMS_MAX / 2];
 	json_t *j;
@@ -352,7 +309,7 @@ static struct svc *begin(struct procs *p, enum action_kind kind, const char *nam
 		say(out, -EPERM, "refused: no action gate (read-only view)");
 		return NULL;
 	}
-	refresh_one(p, s, now_ms);
+	procs_refresh_one(p, s, now_ms);
 	out->before = out->after = s->row.cls;
 	out->pid = s->row.pid;
 	j = json_pack("{s:s, s:i}", "class", procid_class_name(s->row.cls), "pid", (int)s->row.pid);
@@ -382,10 +339,10 @@ static int conclude(struct procs *p, struct svc *s, struct action_rec *rec,
 {
 	char before[STATE_TEXT_MAX], after[STATE_TEXT_MAX];
 	struct ov_error err = {0};
-	int64_t now = wall_ms();
+	int64_t now = procs_wall_ms();
 	pid_t pid_before = out->pid;
 
-	refresh_one(p, s, now);
+	procs_refresh_one(p, s, now);
 	out->after = s->row.cls;
 	state_text(before, out->before, pid_before);
 	state_text(after, out->after, s->row.pid);
@@ -410,11 +367,11 @@ static int refuse_now(struct procs *p, struct svc *s, struct action_rec *rec,
 	strutil_copy(text, sizeof(text), msg); /* msg may be out->msg */
 	say(out, rc, "%s%s", verdict_word(rc), text);
 	if (rc == -EIO)
-		event(p, PROCS_EV_INCONCLUSIVE, s, out->pid, false, out->corr, "%s", text);
+		procs_emit(p, PROCS_EV_INCONCLUSIVE, s, out->pid, false, out->corr, "%s", text);
 	return conclude(p, s, rec, out);
 }
 
-static bool watching(const struct svc *s)
+bool procs_watching(const struct svc *s)
 {
 	return s->watch && !pidmgr_proc_exited(s->watch);
 }
@@ -437,10 +394,10 @@ static int pin(struct procs *p, struct svc *s, const struct procid_identity *exp
 	struct procid_identity known;
 	struct ov_error err = {0};
 	char why[PROCID_REASON_MAX / 2];
-	bool have_known = load_known(p, s, &known);
+	bool have_known = procs_load_known(p, s, &known);
 	int rc = 0;
 
-	*temp = !watching(s);
+	*temp = !procs_watching(s);
 	if (*temp)
 		rc = pidmgr_adopt(p->m, s->cfg, have_known ? &known : NULL, now_ms / 1000, proc,
 				  NULL, &err);
@@ -498,7 +455,7 @@ int procs_adopt(struct procs *p, const char *name, const char *reason,
 	    p->st ? "identity recorded" : "identity not recorded (no history database)");
 	if (p->inc)
 		(void)incidents_on_process_up(p->inc, s->cfg->name, out->corr, now_ms);
-	event(p, PROCS_EV_UP, s, id->pid, false, out->corr, "%s", out->msg);
+	procs_emit(p, PROCS_EV_UP, s, id->pid, false, out->corr, "%s", out->msg);
 	return conclude(p, s, &rec, out);
 }
 
@@ -538,7 +495,7 @@ static void on_kill_done(struct pidmgr_proc *proc, int result, const char *msg, 
 		say(&op->out, result, "%s%s", strstr(msg, "refused") ? "" : verdict_word(result),
 		    msg);
 	if (pidmgr_proc_exited(proc))
-		forget(op->p, s, pidmgr_proc_identity(proc));
+		procs_forget(op->p, s, pidmgr_proc_identity(proc));
 	if (proc == s->watch && pidmgr_proc_exited(proc))
 		s->watch = NULL;
 	if (proc != s->watch)
@@ -636,8 +593,9 @@ static void on_start_done(struct pidmgr_proc *proc, int result, const char *msg,
 	if (result == 0) {
 		if (op->p->inc)
 			(void)incidents_on_process_up(op->p->inc, s->cfg->name, op->out.corr,
-						      wall_ms());
-		event(op->p, PROCS_EV_UP, s, op->out.pid, false, op->out.corr, "%s", op->out.msg);
+						      procs_wall_ms());
+		procs_emit(op->p, PROCS_EV_UP, s, op->out.pid, false, op->out.corr, "%s",
+			   op->out.msg);
 	}
 	op_end(op);
 }
@@ -671,10 +629,11 @@ int procs_start(struct procs *p, const char *name, const char *reason, procs_pro
 		return refuse_now(p, s, &rec, out, -EBUSY, "an action on it is running");
 	if (s->cfg->start.argc == 0)
 		return refuse_now(p, s, &rec, out, -EINVAL, "no start command configured");
-	if (watching(s) || is_ours(s->row.cls)) {
-		snprintf(msg, sizeof(msg), "already %s as pid %d",
-			 procid_class_name(is_ours(s->row.cls) ? s->row.cls : PROCID_RUNNING),
-			 (int)(watching(s) ? pidmgr_proc_identity(s->watch)->pid : s->row.pid));
+	if (procs_watching(s) || procs_is_ours(s->row.cls)) {
+		snprintf(
+		    msg, sizeof(msg), "already %s as pid %d",
+		    procid_class_name(procs_is_ours(s->row.cls) ? s->row.cls : PROCID_RUNNING),
+		    (int)(procs_watching(s) ? pidmgr_proc_identity(s->watch)->pid : s->row.pid));
 		return refuse_now(p, s, &rec, out, -EALREADY, msg);
 	}
 	if (s->row.cls == PROCID_UNKNOWN) {
@@ -700,130 +659,6 @@ int procs_start(struct procs *p, const char *name, const char *reason, procs_pro
 	return 0;
 }
 
-/* ---- watching ----------------------------------------------------------- */
-
-static void exit_detail(const struct pidmgr_exit *ex, char *out, size_t len)
-{
-	const char *sig = ex->term_signal ? units_signal_name(ex->term_signal) : NULL;
-	if (ex->term_signal)
-		snprintf(out, len, "pid %d killed by %s", (int)ex->id.pid, sig ? sig : "a signal");
-	else if (ex->exit_status >= 0)
-		snprintf(out, len, "pid %d exited with status %lld", (int)ex->id.pid,
-			 (long long)ex->exit_status);
-	else
-		snprintf(out, len, "pid %d exited", (int)ex->id.pid);
-}
-
-static void on_exit_hook(struct pidmgr_proc *proc, const struct pidmgr_exit *ex, void *ctx)
-{
-	struct procs *p = ctx;
-	struct svc *s = svc_by_name(p, ex->service);
-	char detail[PROCS_MSG_MAX / 2], corr[CORRID_SIZE] = "";
-
-	if (!s)
-		return;
-	bool in_op = s->op && s->op->proc == proc;
-	bool expected = s->killing || in_op;
-	exit_detail(ex, detail, sizeof(detail));
-	if (in_op)
-		strutil_copy(corr, sizeof(corr), s->op->out.corr);
-	else
-		corrid_new(corr);
-	forget(p, s, &ex->id);
-	if (!expected && p->inc)
-		(void)incidents_on_process_exit(p->inc, s->cfg->name, detail, corr, wall_ms());
-	event(p, PROCS_EV_EXIT, s, ex->id.pid, expected, corr, "%s%s", detail,
-	      expected ? "" : " (not by an operator's action)");
-	/* The operation's own callback releases what it holds. */
-	if (proc == s->watch && !in_op) {
-		s->watch = NULL;
-		pidmgr_release(proc);
-	}
-}
-
-static void on_inconclusive(const char *service, const char *reason, void *ctx)
-{
-	struct procs *p = ctx;
-	struct svc *s = svc_by_name(p, service);
-	if (s)
-		event(p, PROCS_EV_INCONCLUSIVE, s, 0, false, s->op ? s->op->out.corr : NULL, "%s",
-		      reason);
-}
-
-/* ---- start-up ----------------------------------------------------------- */
-
-/* Is the recorded process certainly gone (exited, reused pid, reboot)? */
-static bool recorded_gone(const struct procid_identity *known)
-{
-	char boot[PROCID_BOOT_ID_MAX];
-	struct procid *now;
-	bool gone = false;
-
-	if (procid_boot_id(boot, NULL) == 0 && strcmp(boot, known->boot_id) != 0)
-		return true;
-	if (!(now = malloc(sizeof(*now))))
-		return false;
-	int rc = procid_read(known->pid, now, NULL);
-	if (rc == -ESRCH)
-		gone = true;
-	else if (rc == 0)
-		gone = now->state == 'Z' || now->state == 'X' ||
-		       now->start_ticks != known->start_ticks;
-	free(now);
-	return gone;
-}
-
-static bool readopt_one(struct procs *p, struct svc *s, int64_t now_ms)
-{
-	struct procid_identity known;
-	struct pidmgr_proc *proc = NULL;
-	struct ov_error err = {0};
-	char why[PROCID_REASON_MAX / 2], corr[CORRID_SIZE];
-
-	if (watching(s) || !load_known(p, s, &known))
-		return false;
-	refresh_one(p, s, now_ms);
-	corrid_new(corr);
-	if (recorded_gone(&known)) {
-		forget(p, s, &known);
-		bool up = is_ours(s->row.cls);
-		char detail[PROCS_MSG_MAX / 2];
-		snprintf(detail, sizeof(detail),
-			 "recorded pid %d is gone (it ended while overseer was not watching)%s",
-			 (int)known.pid, up ? "; the service runs again under another pid" : "");
-		if (!up && p->inc)
-			(void)incidents_on_process_exit(p->inc, s->cfg->name, detail, corr, now_ms);
-		event(p, PROCS_EV_EXIT, s, known.pid, false, corr, "%s", detail);
-		return false;
-	}
-	int rc = pidmgr_adopt(p->m, s->cfg, &known, now_ms / 1000, &proc, NULL, &err);
-	if (rc == 0 && !full_match(&known, pidmgr_proc_identity(proc), why, sizeof(why))) {
-		pidmgr_release(proc);
-		rc = ov_error_set(&err, ESTALE, "%s", why);
-	}
-	if (rc < 0) {
-		event(p, PROCS_EV_INCONCLUSIVE, s, known.pid, false, corr,
-		      "recorded pid %d still exists but is not re-adopted: %s", (int)known.pid,
-		      err.msg);
-		return false;
-	}
-	s->watch = proc;
-	refresh_one(p, s, now_ms);
-	if (p->inc)
-		(void)incidents_on_process_up(p->inc, s->cfg->name, corr, now_ms);
-	event(p, PROCS_EV_UP, s, known.pid, false, corr, "re-adopted pid %d: it matches its record",
-	      (int)known.pid);
-	return true;
-}
-
-int procs_readopt(struct procs *p, int64_t now_ms)
-{
-	int n = 0;
-	for (size_t i = 0; i < p->n; i++)
-		n += readopt_one(p, &p->svcs[i], now_ms);
-	return n;
-}
-
 /* ---- lifecycle ---------------------------------------------------------- */
 
 struct procs *procs_new(uv_loop_t *loop, const struct ov_config *cfg, struct store *st,
@@ -837,7 +672,7 @@ struct procs *procs_new(uv_loop_t *loop, const struct ov_config *cfg, struct sto
 	}
 	*p = (struct procs){.loop = loop, .cfg = cfg, .st = st, .act = act, .inc = inc};
 	struct pidmgr_hooks hooks = {
-	    .on_exit = on_exit_hook, .on_inconclusive = on_inconclusive, .ctx = p};
+	    .on_exit = procs_exit_hook, .on_inconclusive = procs_inconclusive_hook, .ctx = p};
 	p->m = pidmgr_new(loop, &hooks, err);
 	if (!p->m) {
 		free(p);
