@@ -6,6 +6,8 @@
  * it made sense, so a reader never sees half a poll. */
 #include "probe_pgmq.h"
 
+#include "pgerr.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -104,49 +106,20 @@ static void account(struct pgmq_req *r, const struct pgconn_result *res)
 	r->latency_us += res->latency_us;
 }
 
-/* The first line of a pgconn message, without its severity: "ERROR:  x\n
- * LINE 1: ...\n ^" becomes "x" (the rest quotes our own query back). */
-static void first_line(char *dst, size_t n, const char *msg)
-{
-	static const char *const severities[] = {"ERROR:  ", "FATAL:  ", "PANIC:  "};
-	size_t len;
-
-	for (size_t i = 0; i < OV_ARRAY_LEN(severities); i++) {
-		size_t sl = strlen(severities[i]);
-		if (strncmp(msg, severities[i], sl) == 0) {
-			msg += sl;
-			break;
-		}
-	}
-	len = strcspn(msg, "\n");
-	len = sanitize_utf8_truncate(msg, len, n - 1);
-	memcpy(dst, msg, len);
-	dst[len] = '\0';
-}
-
 /* A statement failed: its pgconn verdict, and its message's first line. */
 static void finish_result_fail(struct pgmq_req *r, const struct pgconn_result *res)
 {
 	char msg[MODEL_TEXT_MAX];
 
-	first_line(msg, sizeof(msg), res->message);
+	pgerr_first_line(msg, sizeof(msg), res->message);
 	finish_fail(r, res->code, res->verdict, msg);
-}
-
-static bool sqlstate_in(const char *state, const char *const *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(state, set[i]) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* A failed statement: its pgconn verdict and message, or "not installed"
  * when PGMQ went away under us. */
 static void finish_query_error(struct pgmq_req *r, const struct pgconn_result *res)
 {
-	if (sqlstate_in(res->sqlstate, gone_states, OV_ARRAY_LEN(gone_states)))
+	if (pgerr_sqlstate_in(res->sqlstate, gone_states, OV_ARRAY_LEN(gone_states)))
 		finish_not_installed(r, "pgmq schema not installed (dropped while polling)");
 	else
 		finish_result_fail(r, res);

@@ -1,6 +1,8 @@
 /* pgerr.c — libpq connection failure text -> verdict (see pgerr.h). */
 #include "pgerr.h"
 
+#include "sanitize.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -64,4 +66,32 @@ void pgerr_errno_text(int err, char *out, size_t outlen)
 	if (err < 0 && err != INT_MIN)
 		err = -err;
 	(void)strutil_copy(out, outlen, strerror_r(err, buf, sizeof(buf)));
+}
+
+void pgerr_first_line(char *dst, size_t n, const char *msg)
+{
+	static const char *const severities[] = {"ERROR:  ", "FATAL:  ", "PANIC:  "};
+	size_t len;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < OV_ARRAY_LEN(severities); i++) {
+		size_t sl = strlen(severities[i]);
+		if (strncmp(msg, severities[i], sl) == 0) {
+			msg += sl;
+			break;
+		}
+	}
+	len = strcspn(msg, "\n");
+	len = sanitize_utf8_truncate(msg, len, n - 1);
+	memcpy(dst, msg, len);
+	dst[len] = '\0';
+}
+
+bool pgerr_sqlstate_in(const char *state, const char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(state, set[i]) == 0)
+			return true;
+	return false;
 }

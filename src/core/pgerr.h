@@ -12,6 +12,7 @@
 #ifndef OV_PGERR_H
 #define OV_PGERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "errclass.h"
@@ -28,5 +29,13 @@ struct errclass_verdict pgerr_classify(const char *msg, char sqlstate[PGERR_SQLS
  * -ENOMEM): both read the same. libuv's own codes that are not errno values
  * (UV_EOF, UV_EAI_*) read as an unknown error. */
 void pgerr_errno_text(int err, char *out, size_t outlen);
+
+/* The first line of a server message without its severity prefix:
+ * "ERROR:  x\nLINE 1: ..." becomes "x" (the rest quotes the query back).
+ * Cut on a UTF-8 character boundary to fit n bytes. */
+void pgerr_first_line(char *dst, size_t n, const char *msg);
+
+/* True when state is one of the n SQLSTATEs in set. */
+bool pgerr_sqlstate_in(const char *state, const char *const *set, size_t n);
 
 #endif

@@ -212,9 +212,34 @@ static void test_no_text_is_a_connection_failure(void **state)
 	assert_same_verdict(v, errclass_from_sqlstate(NULL));
 }
 
+static void test_first_line_drops_severity_and_query_echo(void **state)
+{
+	(void)state;
+	char out[32];
+	pgerr_first_line(out, sizeof(out),
+			 "ERROR:  relation \"x\" does not exist\nLINE 1: SELECT * FROM x\n ^");
+	assert_string_equal(out, "relation \"x\" does not exist");
+	pgerr_first_line(out, sizeof(out), "no prefix here");
+	assert_string_equal(out, "no prefix here");
+	/* cut to the buffer on a character boundary: "é" is two bytes */
+	pgerr_first_line(out, 5, "FATAL:  abcé"); /* 4 bytes fit: not half an é */
+	assert_string_equal(out, "abc");
+}
+
+static void test_sqlstate_in_set(void **state)
+{
+	(void)state;
+	static const char *const set[] = {"42P01", "3F000"};
+	assert_true(pgerr_sqlstate_in("3F000", set, 2));
+	assert_false(pgerr_sqlstate_in("42883", set, 2));
+	assert_false(pgerr_sqlstate_in("", set, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_first_line_drops_severity_and_query_echo),
+	    cmocka_unit_test(test_sqlstate_in_set),
 	    cmocka_unit_test(test_server_refusals_map_to_their_sqlstate),
 	    cmocka_unit_test(test_wrong_password_is_an_authentication_error),
 	    cmocka_unit_test(test_network_failures_map_to_their_errno),
