@@ -4,6 +4,7 @@
  * depend on the locale, accept exponents, hex and "inf", and round silently,
  * none of which an operator means when writing "1.5s". */
 #include "units.h"
+#include "units_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -27,7 +28,7 @@ static int is_alpha(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int is_space(char c)
+int units_is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -185,13 +186,7 @@ int units_parse_duration(const char *s, int64_t *out_ms, struct ov_error *err)
 
 /* Appends to a bounded buffer, always terminated; `len` counts what a big
  * enough buffer would have needed, as snprintf does. */
-struct sbuf {
-	char *out;
-	size_t cap;
-	size_t len;
-};
-
-static void sb_init(struct sbuf *sb, char *out, size_t cap)
+void units_sb_init(struct units_sb *sb, char *out, size_t cap)
 {
 	sb->out = out;
 	sb->cap = cap;
@@ -200,7 +195,7 @@ static void sb_init(struct sbuf *sb, char *out, size_t cap)
 		out[0] = '\0';
 }
 
-static void sb_putn(struct sbuf *sb, const char *s, size_t n)
+void units_sb_putn(struct units_sb *sb, const char *s, size_t n)
 {
 	if (sb->len + 1 < sb->cap) {
 		size_t room = sb->cap - 1 - sb->len;
@@ -211,29 +206,29 @@ static void sb_putn(struct sbuf *sb, const char *s, size_t n)
 	sb->len += n;
 }
 
-static void sb_puts(struct sbuf *sb, const char *s)
+void units_sb_puts(struct units_sb *sb, const char *s)
 {
-	sb_putn(sb, s, strlen(s));
+	units_sb_putn(sb, s, strlen(s));
 }
 
-static void sb_putu(struct sbuf *sb, uint64_t v, const char *suffix)
+static void sb_putu(struct units_sb *sb, uint64_t v, const char *suffix)
 {
 	char tmp[UNITS_FMT_MAX];
 	int n = snprintf(tmp, sizeof(tmp), "%llu%s", (unsigned long long)v, suffix);
-	sb_putn(sb, tmp, (size_t)n);
+	units_sb_putn(sb, tmp, (size_t)n);
 }
 
 size_t units_format_duration(int64_t ms, char *out, size_t outlen)
 {
-	struct sbuf sb;
-	sb_init(&sb, out, outlen);
+	struct units_sb sb;
+	units_sb_init(&sb, out, outlen);
 	uint64_t v = (uint64_t)ms;
 	if (ms < 0) {
-		sb_puts(&sb, "-");
+		units_sb_puts(&sb, "-");
 		v = 0 - v; /* well defined for INT64_MIN too */
 	}
 	if (v == 0)
-		sb_puts(&sb, "0s");
+		units_sb_puts(&sb, "0s");
 	for (size_t i = OV_ARRAY_LEN(duration_units); i-- > 0 && v > 0;) {
 		uint64_t q = v / duration_units[i].mult;
 		if (q == 0)
@@ -314,8 +309,8 @@ size_t units_format_size(uint64_t bytes, char *out, size_t outlen)
 		    bytes / size_units[i].mult < bytes / size_units[best].mult)
 			best = i;
 	}
-	struct sbuf sb;
-	sb_init(&sb, out, outlen);
+	struct units_sb sb;
+	units_sb_init(&sb, out, outlen);
 	sb_putu(&sb, bytes / size_units[best].mult, size_names[best]);
 	return sb.len;
 }
@@ -364,10 +359,10 @@ size_t units_format_percent(double pct, char *out, size_t outlen)
 			end = dot;
 		*end = '\0';
 	}
-	struct sbuf sb;
-	sb_init(&sb, out, outlen);
-	sb_puts(&sb, tmp);
-	sb_puts(&sb, "%");
+	struct units_sb sb;
+	units_sb_init(&sb, out, outlen);
+	units_sb_puts(&sb, tmp);
+	units_sb_puts(&sb, "%");
 	return sb.len;
 }
 
@@ -490,12 +485,12 @@ int units_parse_stop(const char *s, struct units_stop *out, struct ov_error *err
 	struct ov_error inner = {0};
 
 	for (;;) {
-		while (is_space(*p) || *p == ',')
+		while (units_is_space(*p) || *p == ',')
 			p++;
 		if (*p == '\0')
 			break;
 		const char *tok = p;
-		while (*p && !is_space(*p) && *p != ',')
+		while (*p && !units_is_space(*p) && *p != ',')
 			p++;
 		size_t len = (size_t)(p - tok);
 		char step[STOP_TOKEN_MAX];
@@ -535,22 +530,22 @@ int units_parse_stop(const char *s, struct units_stop *out, struct ov_error *err
 
 size_t units_format_stop(const struct units_stop *stop, char *out, size_t outlen)
 {
-	struct sbuf sb;
-	sb_init(&sb, out, outlen);
+	struct units_sb sb;
+	units_sb_init(&sb, out, outlen);
 	for (int i = 0; i < stop->nsteps; i++) {
 		const struct units_stop_step *st = &stop->steps[i];
 		const char *name = units_signal_name(st->sig);
 		if (i > 0)
-			sb_puts(&sb, " ");
+			units_sb_puts(&sb, " ");
 		if (name)
-			sb_puts(&sb, name);
+			units_sb_puts(&sb, name);
 		else
 			sb_putu(&sb, (uint64_t)st->sig, "");
 		if (st->grace_ms > 0) {
 			char d[UNITS_FMT_MAX];
 			units_format_duration(st->grace_ms, d, sizeof(d));
-			sb_puts(&sb, ":");
-			sb_puts(&sb, d);
+			units_sb_puts(&sb, ":");
+			units_sb_puts(&sb, d);
 		}
 	}
 	return sb.len;
@@ -573,14 +568,14 @@ int units_parse_argv(const char *s, struct units_argv *out, struct ov_error *err
 
 	memset(&a, 0, sizeof(a));
 	for (;;) {
-		while (is_space(*p))
+		while (units_is_space(*p))
 			p++;
 		if (*p == '\0')
 			break;
 		if (a.argc == UNITS_ARGV_MAX)
 			return bad(err, what, s, "more than %d words", UNITS_ARGV_MAX);
 		a.off[a.argc++] = (uint16_t)used;
-		while (*p && !is_space(*p)) {
+		while (*p && !units_is_space(*p)) {
 			int rc = 0;
 			if (*p == '\'') {
 				const char *q = p++;
@@ -654,154 +649,27 @@ static int word_is_plain(const char *w)
 
 size_t units_format_argv(const struct units_argv *argv, char *out, size_t outlen)
 {
-	struct sbuf sb;
-	sb_init(&sb, out, outlen);
+	struct units_sb sb;
+	units_sb_init(&sb, out, outlen);
 	for (int i = 0; i < argv->argc; i++) {
 		const char *w = units_argv_word(argv, i);
 		if (i > 0)
-			sb_puts(&sb, " ");
+			units_sb_puts(&sb, " ");
 		if (word_is_plain(w)) {
-			sb_puts(&sb, w);
+			units_sb_puts(&sb, w);
 			continue;
 		}
 		/* Single quotes are literal; a quote inside becomes '\''. */
-		sb_puts(&sb, "'");
+		units_sb_puts(&sb, "'");
 		for (; *w; w++) {
 			if (*w == '\'')
-				sb_puts(&sb, "'\\''");
+				units_sb_puts(&sb, "'\\''");
 			else
-				sb_putn(&sb, w, 1);
+				units_sb_putn(&sb, w, 1);
 		}
-		sb_puts(&sb, "'");
+		units_sb_puts(&sb, "'");
 	}
 	return sb.len;
-}
-
-bool units_is_secret_name(const char *name, size_t len)
-{
-	static const char *const words[] = {"pass",   "pwd",	 "secret",     "token", "auth",
-					    "cookie", "session", "credential", "key"};
-	for (size_t w = 0; w < OV_ARRAY_LEN(words); w++) {
-		size_t wl = strlen(words[w]);
-		for (size_t i = 0; i + wl <= len; i++) {
-			if (strncasecmp(name + i, words[w], wl) == 0)
-				return true;
-		}
-	}
-	return false;
-}
-
-static const char *const MASK = "*****";
-
-int units_mask_url(const char *in, char *out, size_t outlen)
-{
-	struct sbuf sb;
-	int masked = 0;
-	sb_init(&sb, out, outlen);
-
-	const char *p = in;
-	const char *scheme = strstr(in, "://");
-	if (scheme) {
-		const char *auth = scheme + 3;
-		size_t alen = strcspn(auth, "/?#");
-		const char *at = NULL;
-		for (const char *q = auth; q < auth + alen; q++) {
-			if (*q == '@')
-				at = q;
-		}
-		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-		if (colon) {
-			sb_putn(&sb, in, (size_t)(colon + 1 - in));
-			sb_puts(&sb, MASK);
-			p = at;
-			masked = 1;
-		}
-	}
-	const char *query = strchr(p, '?');
-	if (!query) {
-		sb_puts(&sb, p);
-		return masked;
-	}
-	sb_putn(&sb, p, (size_t)(query + 1 - p));
-	p = query + 1;
-	while (*p && *p != '#') {
-		size_t plen = strcspn(p, "&#");
-		const char *eq = memchr(p, '=', plen);
-		if (eq && units_is_secret_name(p, (size_t)(eq - p))) {
-			sb_putn(&sb, p, (size_t)(eq + 1 - p));
-			sb_puts(&sb, MASK);
-			masked = 1;
-		} else {
-			sb_putn(&sb, p, plen);
-		}
-		p += plen;
-		if (*p == '&')
-			sb_putn(&sb, p++, 1);
-	}
-	sb_puts(&sb, p);
-	return masked;
-}
-
-/* End of a libpq keyword/value value at p: quoted with '...' and backslash
- * escapes, or up to the next blank. */
-static const char *conninfo_value_end(const char *p)
-{
-	if (*p == '\'') {
-		for (p++; *p && *p != '\''; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-		}
-		return *p ? p + 1 : p;
-	}
-	for (; *p && !is_space(*p); p++) {
-		if (*p == '\\' && p[1])
-			p++;
-	}
-	return p;
-}
-
-int units_mask_conninfo(const char *in, char *out, size_t outlen)
-{
-	if (strncmp(in, "postgresql://", 13) == 0 || strncmp(in, "postgres://", 11) == 0)
-		return units_mask_url(in, out, outlen);
-
-	struct sbuf sb;
-	int masked = 0;
-	const char *p = in;
-	sb_init(&sb, out, outlen);
-	while (*p) {
-		const char *start = p;
-		while (is_space(*p))
-			p++;
-		const char *key = p;
-		while (*p && *p != '=' && !is_space(*p))
-			p++;
-		size_t klen = (size_t)(p - key);
-		while (is_space(*p))
-			p++;
-		if (*p != '=') {
-			/* Not keyword = value: copy what we skipped and go on. */
-			if (p == start)
-				p++;
-			sb_putn(&sb, start, (size_t)(p - start));
-			continue;
-		}
-		p++;
-		while (is_space(*p))
-			p++;
-		const char *end = conninfo_value_end(p);
-		int secret = (klen == 8 && strncmp(key, "password", 8) == 0) ||
-			     (klen == 11 && strncmp(key, "sslpassword", 11) == 0);
-		if (secret) {
-			sb_putn(&sb, start, (size_t)(p - start));
-			sb_puts(&sb, MASK);
-			masked = 1;
-		} else {
-			sb_putn(&sb, start, (size_t)(end - start));
-		}
-		p = end;
-	}
-	return masked;
 }
 
 size_t units_format_size_human(uint64_t bytes, char *out, size_t outlen)
@@ -818,7 +686,10 @@ size_t units_format_size_human(uint64_t bytes, char *out, size_t outlen)
 	if (u == 0)
 		n = snprintf(out, outlen, "%" PRIu64 " B", bytes);
 	else
-		n = snprintf(out, outlen, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v,
-			     names[u]);
+		n = snprintf(out, outlen,
+			     v < 10    ? "%.2f %s"
+			     : v < 100 ? "%.1f %s"
+				       : "%.0f %s",
+			     v, names[u]);
 	return n < 0 ? 0 : (size_t)n;
 }
