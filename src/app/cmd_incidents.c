@@ -39,28 +39,6 @@ static const char *clean(char *buf, const char *raw)
 	return buf;
 }
 
-/* Text as a JSON string, null when empty; ill-formed UTF-8 becomes U+FFFD
- * (JSON must be UTF-8). */
-static json_t *jtext(const char *s)
-{
-	char buf[STORE_TEXT_MAX * 3];
-	size_t len, o = 0, k;
-	uint32_t cp;
-
-	if (!s || !s[0])
-		return json_null();
-	len = strlen(s);
-	if (sanitize_utf8_valid(s, len))
-		return json_stringn(s, len);
-	for (size_t i = 0; i < len && o + 4 < sizeof(buf); i += k) {
-		k = sanitize_utf8_decode(s + i, len - i, &cp);
-		memcpy(buf + o, cp == SANITIZE_BAD_CP ? SANITIZE_REPLACEMENT : s + i,
-		       cp == SANITIZE_BAD_CP ? 3 : k);
-		o += cp == SANITIZE_BAD_CP ? 3 : k;
-	}
-	return json_stringn(buf, o);
-}
-
 static json_t *jtime(int64_t ms)
 {
 	char t[STORE_TIME_MAX];
@@ -76,21 +54,21 @@ static json_t *incident_json(const struct store_incident *i)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "id", json_integer(i->id));
-	json_object_set_new(o, "dedup_key", jtext(i->dedup_key));
-	json_object_set_new(o, "kind", jtext(i->kind));
-	json_object_set_new(o, "title", jtext(i->title));
+	json_object_set_new(o, "dedup_key", store_json_text(i->dedup_key));
+	json_object_set_new(o, "kind", store_json_text(i->kind));
+	json_object_set_new(o, "title", store_json_text(i->title));
 	json_object_set_new(o, "severity", json_string(store_severity_name(i->severity)));
 	json_object_set_new(o, "status", json_string(store_status_name(i->status)));
 	json_object_set_new(o, "flapping", json_boolean(i->flapping));
 	json_object_set_new(o, "triggered_at", jtime(i->triggered_at));
 	json_object_set_new(o, "acknowledged_at", jtime(i->acknowledged_at));
-	json_object_set_new(o, "acknowledged_by", jtext(i->acknowledged_by));
+	json_object_set_new(o, "acknowledged_by", store_json_text(i->acknowledged_by));
 	json_object_set_new(o, "resolved_at", jtime(i->resolved_at));
-	json_object_set_new(o, "resolved_by", jtext(i->resolved_by));
-	json_object_set_new(o, "resolve_reason", jtext(i->resolve_reason));
+	json_object_set_new(o, "resolved_by", store_json_text(i->resolved_by));
+	json_object_set_new(o, "resolve_reason", store_json_text(i->resolve_reason));
 	json_object_set_new(o, "reopen_count", json_integer(i->reopen_count));
 	json_object_set_new(o, "last_event_at", jtime(i->last_event_at));
-	json_object_set_new(o, "corr", jtext(i->corr));
+	json_object_set_new(o, "corr", store_json_text(i->corr));
 	return o;
 }
 
@@ -185,11 +163,11 @@ static int show_event(void *ctx, const struct store_event *ev)
 	char t[STORE_TIME_MAX], a[CELL_MAX], d[CELL_MAX];
 
 	if (arr) {
-		json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:o, s:o, s:o}", "id",
-						     (json_int_t)ev->id, "at", jtime(ev->at),
-						     "kind", store_event_kind_name(ev->kind),
-						     "actor", jtext(ev->actor), "detail",
-						     jtext(ev->detail), "corr", jtext(ev->corr)));
+		json_array_append_new(
+		    arr, json_pack("{s:I, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)ev->id, "at",
+				   jtime(ev->at), "kind", store_event_kind_name(ev->kind), "actor",
+				   store_json_text(ev->actor), "detail",
+				   store_json_text(ev->detail), "corr", store_json_text(ev->corr)));
 		return 0;
 	}
 	store_format_time(ev->at, t);
@@ -207,10 +185,10 @@ static int show_note(void *ctx, const struct store_note *n)
 	char t[STORE_TIME_MAX], a[CELL_MAX], text[STORE_TEXT_MAX * 3];
 
 	if (arr) {
-		json_array_append_new(arr,
-				      json_pack("{s:I, s:o, s:o, s:o}", "id", (json_int_t)n->id,
-						"at", jtime(n->at), "author", jtext(n->author),
-						"text", jtext(n->text)));
+		json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:o}", "id",
+						     (json_int_t)n->id, "at", jtime(n->at),
+						     "author", store_json_text(n->author), "text",
+						     store_json_text(n->text)));
 		return 0;
 	}
 	store_format_time(n->at, t);

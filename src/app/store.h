@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "ov.h"
@@ -291,6 +292,10 @@ void store_format_time(int64_t ms, char out[STORE_TIME_MAX]);
 
 /* A JSON array of incidents, each with "timeline" and "notes" arrays. Times
  * are ISO 8601 strings (null when unset), empty text is null. */
+/* A stored text as JSON: null when empty, ill-formed UTF-8 replaced by
+ * U+FFFD (shared by the exports and the incidents command). */
+json_t *store_json_text(const char *s);
+
 int store_export_incidents_json(struct store *st, const struct store_incident_query *q, FILE *out,
 				struct ov_error *err);
 /* CSV (RFC 4180, CRLF, header row), one row per note of each incident with

@@ -92,7 +92,6 @@ int store_name_parse(enum store_name_set set, const char *name);
 
 /* JSON for exports: text is null when empty (ill-formed UTF-8 becomes
  * U+FFFD, since JSON must be UTF-8); a time is ISO 8601, null for 0. */
-json_t *store_json_text(const char *s);
 json_t *store_json_time(int64_t ms);
 /* Stream a JSON array one element at a time (index: 0 for the first). */
 int store_json_array_item(FILE *out, json_t *item, int index);
