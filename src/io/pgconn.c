@@ -101,7 +101,12 @@ static void flush_and_watch(struct pgconn *c)
 		pgconn_session_lost(c, &f);
 		return;
 	}
-	rc = watch(c, fr == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+	int mask = (c->read_paused ? 0 : UV_READABLE) | (fr == 1 ? UV_WRITABLE : 0);
+	if (!mask) {
+		poll_stop(c); /* delivering a backlog; drain_notifies re-arms */
+		return;
+	}
+	rc = watch(c, mask);
 	if (rc < 0) {
 		pgconn_failure_from_errno(c, rc, "watching the socket", &f);
 		pgconn_session_lost(c, &f);
@@ -137,6 +142,7 @@ static void teardown(struct pgconn *c)
 	c->backend_pid = 0;
 	c->server_version = 0;
 	c->fatal_sqlstate[0] = '\0';
+	c->read_paused = false;
 	c->gen++;
 	uv_timer_stop(&c->conn_timer);
 	while ((op = pgconn_opq_pop(&c->setup)) != NULL)
@@ -448,17 +454,20 @@ static bool op_complete(struct pgconn *c)
 }
 
 /* Notifications libpq has parsed, at most PGCONN_NOTIFY_BATCH per loop
- * turn: under a flood the rest wait for the next turn (the kick timer), so
- * input, timers and redraws keep their turn. False when a callback closed or
- * tore down the connection. */
+ * turn (opts.notify_batch): under a flood the rest wait for the next turn (the kick), so
+ * input, timers and redraws keep their turn. While a full batch is left the
+ * socket is not read (flush_and_watch), so libpq's buffer and notification
+ * list never grow past what one read brought in; the server holds the rest.
+ * False when a callback closed or tore down the connection. */
 static bool drain_notifies(struct pgconn *c)
 {
 	uint64_t gen = c->gen;
 	unsigned k = 0;
 	PGnotify *n;
 
-	while (c->conn && k < PGCONN_NOTIFY_BATCH && (n = PQnotifies(c->conn)) != NULL) {
+	while (c->conn && k < c->opts.notify_batch && (n = PQnotifies(c->conn)) != NULL) {
 		k++;
+		c->flow.notifies++;
 		struct pgconn_notify ev = {
 		    .channel = n->relname, .payload = n->extra, .be_pid = n->be_pid};
 
@@ -470,9 +479,15 @@ static bool drain_notifies(struct pgconn *c)
 		if (gen != c->gen || c->closing)
 			return false;
 	}
-	if (k == PGCONN_NOTIFY_BATCH) {
-		c->notify_batches_deferred++;
+	if (k == c->opts.notify_batch) {
+		c->flow.batches_deferred++;
+		if (!c->read_paused) {
+			c->read_paused = true;
+			c->flow.read_pauses++;
+		}
 		pgconn_kick(c);
+	} else {
+		c->read_paused = false; /* the dispatch that follows re-arms reading */
 	}
 	return true;
 }
@@ -503,31 +518,14 @@ static void connect_step(struct pgconn *c)
 	}
 }
 
-static void on_poll(uv_poll_t *h, int status, int events)
+/* Results, notices and notifications libpq holds, then the next query. Run
+ * after a read and from the kick timer: when a paused read resumes, the data
+ * may already be inside libpq with nothing left on the socket to wake us. */
+static void process_input(struct pgconn *c)
 {
-	struct pgconn *c = h->data;
 	uint64_t gen = c->gen;
 	struct failure f;
 
-	if (h != c->poll || c->closing)
-		return;
-	if (c->phase == PH_CONNECTING) {
-		connect_step(c);
-		return;
-	}
-	if (status < 0) {
-		pgconn_failure_from_errno(c, status, "socket error", &f);
-		pgconn_session_lost(c, &f);
-		return;
-	}
-	if ((events & UV_READABLE) && !PQconsumeInput(c->conn)) {
-		(void)pgconn_deliver_notices(c); /* the server's FATAL, if it said one */
-		if (gen != c->gen || c->closing)
-			return;
-		pgconn_failure_of_session(c, &f);
-		pgconn_session_lost(c, &f);
-		return;
-	}
 	while (c->cur && !PQisBusy(c->conn)) {
 		PGresult *r = PQgetResult(c->conn);
 		if (r) {
@@ -554,18 +552,49 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	dispatch(c);
 }
 
-static void on_kick(uv_timer_t *t)
+static void on_poll(uv_poll_t *h, int status, int events)
 {
-	struct pgconn *c = t->data;
+	struct pgconn *c = h->data;
+	uint64_t gen = c->gen;
+	struct failure f;
 
-	if (c->phase == PH_READY && !drain_notifies(c))
+	if (h != c->poll || c->closing)
 		return;
+	if (c->phase == PH_CONNECTING) {
+		connect_step(c);
+		return;
+	}
+	if (status < 0) {
+		pgconn_failure_from_errno(c, status, "socket error", &f);
+		pgconn_session_lost(c, &f);
+		return;
+	}
+	if ((events & UV_READABLE) && !c->read_paused && !PQconsumeInput(c->conn)) {
+		(void)pgconn_deliver_notices(c); /* the server's FATAL, if it said one */
+		if (gen != c->gen || c->closing)
+			return;
+		pgconn_failure_of_session(c, &f);
+		pgconn_session_lost(c, &f);
+		return;
+	}
+	process_input(c);
+}
+
+static void on_kick(uv_idle_t *h)
+{
+	struct pgconn *c = h->data;
+
+	uv_idle_stop(h);
+	if (c->phase == PH_READY && c->conn) {
+		process_input(c);
+		return;
+	}
 	dispatch(c);
 }
 
 void pgconn_kick(struct pgconn *c)
 {
-	uv_timer_start(&c->kick_timer, on_kick, 0, 0);
+	uv_idle_start(&c->kick, on_kick);
 }
 
 /* ---- public API --------------------------------------------------------------------- */
@@ -598,6 +627,8 @@ static int opts_resolve(struct pgconn *c, const struct pgconn_opts *in, struct o
 		c->opts.connect_timeout_ms = PGCONN_DEFAULT_CONNECT_TIMEOUT_MS;
 	if (!c->opts.backoff_base_ms)
 		c->opts.backoff_base_ms = PGCONN_DEFAULT_BACKOFF_BASE_MS;
+	if (!c->opts.notify_batch)
+		c->opts.notify_batch = PGCONN_NOTIFY_BATCH;
 	if (!c->opts.backoff_cap_ms)
 		c->opts.backoff_cap_ms = PGCONN_DEFAULT_BACKOFF_CAP_MS;
 	if (c->opts.backoff_cap_ms < c->opts.backoff_base_ms)
@@ -682,7 +713,7 @@ static void handle_closed(uv_handle_t *h)
 struct pgconn *pgconn_new(uv_loop_t *loop, const char *conninfo, const struct pgconn_opts *opts,
 			  const struct pgconn_callbacks *cbs, struct ov_error *err)
 {
-	uv_timer_t *timers[3];
+	uv_timer_t *timers[2];
 	struct pgconn *c;
 
 	if (!conninfo)
@@ -706,12 +737,15 @@ struct pgconn *pgconn_new(uv_loop_t *loop, const char *conninfo, const struct pg
 	}
 	c->phase = PH_IDLE;
 	c->state = PGCONN_CONNECTING;
-	timers[0] = &c->conn_timer, timers[1] = &c->deadline_timer, timers[2] = &c->kick_timer;
+	timers[0] = &c->conn_timer, timers[1] = &c->deadline_timer;
 	for (size_t i = 0; i < OV_ARRAY_LEN(timers); i++) {
 		uv_timer_init(loop, timers[i]);
 		timers[i]->data = c;
 		c->handles_open++;
 	}
+	uv_idle_init(loop, &c->kick);
+	c->kick.data = c;
+	c->handles_open++;
 	/* Start from the loop, so no callback runs before the caller has c. */
 	uv_timer_start(&c->conn_timer, on_conn_timer, 0, 0);
 	return c;
@@ -735,7 +769,7 @@ void pgconn_close(struct pgconn *c, pgconn_close_cb cb)
 	teardown(c);
 	uv_close((uv_handle_t *)&c->conn_timer, handle_closed);
 	uv_close((uv_handle_t *)&c->deadline_timer, handle_closed);
-	uv_close((uv_handle_t *)&c->kick_timer, handle_closed);
+	uv_close((uv_handle_t *)&c->kick, handle_closed);
 	snprintf(f.msg, sizeof(f.msg), "connection closed");
 	if (cur)
 		pgconn_op_finish(c, cur, -ECANCELED, &f);
@@ -760,6 +794,11 @@ int pgconn_backend_pid(const struct pgconn *c)
 int pgconn_server_version(const struct pgconn *c)
 {
 	return c->server_version;
+}
+
+void pgconn_flow_stats(const struct pgconn *c, struct pgconn_flow *out)
+{
+	*out = c->flow;
 }
 
 size_t pgconn_pending(const struct pgconn *c)

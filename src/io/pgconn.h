@@ -78,6 +78,8 @@ struct pgconn_opts {
 	int64_t backoff_base_ms;      /* reconnect delay: U[0, min(cap, base*2^n)] */
 	int64_t backoff_cap_ms;
 	size_t max_queued; /* queued + in flight */
+	/* Notifications delivered per loop turn; 0: PGCONN_NOTIFY_BATCH. */
+	unsigned notify_batch;
 	/* Used when neither the conninfo nor PGAPPNAME names one. */
 	const char *application_name;
 	/* Jitter source; NULL: a splitmix64 seeded from getrandom(). Its ctx
@@ -208,5 +210,15 @@ int pgconn_backend_pid(const struct pgconn *c);
 int pgconn_server_version(const struct pgconn *c);
 /* Queries waiting or in flight. */
 size_t pgconn_pending(const struct pgconn *c);
+
+/* How notifications flowed (for the operator and the flood tests): all
+ * delivered, loop turns that left a backlog for the next one, and times the
+ * socket stopped being read because libpq already held a full batch. */
+struct pgconn_flow {
+	uint64_t notifies;
+	uint64_t batches_deferred;
+	uint64_t read_pauses;
+};
+void pgconn_flow_stats(const struct pgconn *c, struct pgconn_flow *out);
 
 #endif

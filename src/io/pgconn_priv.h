@@ -90,8 +90,15 @@ struct pgconn {
 	char app_name[PGCONN_NAME_MAX + 1];
 	uv_timer_t conn_timer;	   /* retry delay, then connect+setup timeout */
 	uv_timer_t deadline_timer; /* earliest query deadline */
-	uv_timer_t kick_timer;
-	uint64_t notify_batches_deferred; /* floods drained over several turns */	   /* dispatch on the next iteration, never re-entrantly */
+	/* Dispatch on the next loop iteration, never re-entrantly. An idle
+	 * handle, not a 0 ms timer: libuv runs a timer restarted from its own
+	 * callback again in the same pass, so a backlog would never yield. */
+	uv_idle_t kick;
+	struct pgconn_flow flow;
+	/* libpq holds more parsed notifications than one batch: the socket is
+	 * not read until they are delivered, so a flood waits in the kernel and
+	 * in PostgreSQL's notification queue instead of growing our memory. */
+	bool read_paused;
 
 	struct op *cur;
 	struct opq setup, queue;
