@@ -21,8 +21,8 @@
 #include "incidents.h"
 #include "ingest.h"
 #include "log.h"
-#include "pidmgr.h"
 #include "poller.h"
+#include "procs.h"
 #include "ratewin.h"
 #include "registry.h"
 #include "sharedbrk.h"
@@ -41,10 +41,8 @@ struct ui_app {
 	struct ingest *ingest;
 	struct sharedbrk *sharedbrk;
 	struct incidents *incidents;
-	struct pidmgr *pidmgr;
+	struct procs *procs; /* managed services: the same code path as `overseer procs` */
 	struct registry *registry;
-	/* services an operator is stopping: their exit is not an incident */
-	char expected_exit[CONFIG_SERVICE_MAX][CONFIG_NAME_MAX];
 	int closing; /* components still closing */
 	bool stage2;
 	void (*done)(struct ui *u);
@@ -70,30 +68,14 @@ struct store *ui_app_store(struct ui *u)
 	return u->app ? u->app->store : NULL;
 }
 
-struct pidmgr *ui_app_pidmgr(struct ui *u)
+struct procs *ui_app_procs(struct ui *u)
 {
-	return u->app ? u->app->pidmgr : NULL;
+	return u->app ? u->app->procs : NULL;
 }
 
 struct registry *ui_app_registry(struct ui *u)
 {
 	return u->app ? u->app->registry : NULL;
-}
-
-void ui_app_expect_exit(struct ui *u, const char *service)
-{
-	struct ui_app *a = u->app;
-	for (int i = 0; a && i < CONFIG_SERVICE_MAX; i++)
-		if (!a->expected_exit[i][0]) {
-			strutil_copy(a->expected_exit[i], CONFIG_NAME_MAX, service);
-			return;
-		}
-}
-
-void ui_app_process_up(struct ui *u, const char *service)
-{
-	if (u->app && u->app->incidents)
-		(void)incidents_on_process_up(u->app->incidents, service, NULL, ui_wall_ms());
 }
 
 const char *ui_app_db_error(struct ui *u)
@@ -177,37 +159,17 @@ static void on_rate_event(const struct ratewin_event *ev, void *ctx)
 	ui_mark_dirty(a->u);
 }
 
-static void on_proc_exit(struct pidmgr_proc *p, const struct pidmgr_exit *ex, void *ctx)
+/* procs raises and resolves the process incidents itself (an operator's own
+ * kill or start excepted); the console logs what happened and redraws. */
+static void on_procs_event(const struct procs_event *ev, void *ctx)
 {
 	struct ui_app *a = ctx;
-	char detail[96];
-	(void)p;
-	if (ex->term_signal)
-		ui_strf(detail, sizeof(detail), "killed by signal %d", ex->term_signal);
-	else if (ex->exit_status >= 0)
-		ui_strf(detail, sizeof(detail), "exited with status %lld",
-			(long long)ex->exit_status);
-	else
-		ui_strf(detail, sizeof(detail), "exited");
-	log_msg(LOG_LEVEL_WARN, "ui", NULL, "service %s (pid %d) %s", ex->service, (int)ex->id.pid,
-		detail);
-	bool expected = false;
-	for (int i = 0; i < CONFIG_SERVICE_MAX; i++)
-		if (strcmp(a->expected_exit[i], ex->service) == 0) {
-			a->expected_exit[i][0] = '\0';
-			expected = true;
-		}
-	if (!expected && a->incidents)
-		(void)incidents_on_process_exit(a->incidents, ex->service, detail, NULL,
-						ui_wall_ms());
-	ui_mark_dirty(a->u);
-}
-
-static void on_proc_inconclusive(const char *service, const char *reason, void *ctx)
-{
-	struct ui_app *a = ctx;
-	log_msg(LOG_LEVEL_WARN, "ui", NULL, "service %s: inconclusive, nothing done: %s", service,
-		reason);
+	enum log_level lv = ev->kind == PROCS_EV_EXIT && !ev->expected ? LOG_LEVEL_WARN
+			    : ev->kind == PROCS_EV_INCONCLUSIVE	       ? LOG_LEVEL_WARN
+								       : LOG_LEVEL_INFO;
+	log_msg(lv, "ui", ev->corr && ev->corr[0] ? ev->corr : NULL, "service %s (pid %d) %s: %s",
+		ev->service, (int)ev->pid, procs_event_kind_name(ev->kind), ev->text);
+	a->u->procs_read_ms = 0; /* re-read /proc at the next draw */
 	ui_mark_dirty(a->u);
 }
 
@@ -335,11 +297,19 @@ int ui_app_open(struct ui *u, struct ov_error *err)
 	poller_on_notify(a->poller, on_notify, a);
 	poller_on_connected(a->poller, on_connected, a);
 	poller_on_change(a->poller, on_model_change, a);
-	struct pidmgr_hooks hooks = {
-	    .on_exit = on_proc_exit, .on_inconclusive = on_proc_inconclusive, .ctx = a};
-	a->pidmgr = pidmgr_new(u->loop, &hooks, &e2);
-	if (!a->pidmgr)
+	/* Without the store, procs is a read-only view: no identity can be
+	 * recorded, so no action is taken. */
+	a->procs =
+	    procs_new(u->loop, cfg, a->store, a->store ? a->actions : NULL, a->incidents, &e2);
+	if (!a->procs) {
 		log_msg(LOG_LEVEL_ERROR, "ui", NULL, "process manager off: %s", e2.msg);
+	} else {
+		procs_on_event(a->procs, on_procs_event, a);
+		int n = procs_readopt(a->procs, ui_wall_ms());
+		if (n > 0)
+			log_msg(LOG_LEVEL_INFO, "ui", NULL, "re-adopted %d recorded process%s", n,
+				n == 1 ? "" : "es");
+	}
 	poller_start(a->poller);
 	ui_app_refresh_registry(u);
 	if (a->db_error[0])
@@ -379,7 +349,7 @@ static void on_poller_closed(struct poller *p, void *ctx)
 	stage_done(ctx);
 }
 
-static void on_pidmgr_closed(void *ctx)
+static void on_procs_closed(void *ctx)
 {
 	stage_done(ctx);
 }
@@ -392,9 +362,9 @@ static void stage2(struct ui_app *a)
 		a->closing++;
 		poller_close(a->poller, on_poller_closed, a);
 	}
-	if (a->pidmgr) {
+	if (a->procs) {
 		a->closing++;
-		pidmgr_close(a->pidmgr, on_pidmgr_closed, a);
+		procs_close(a->procs, on_procs_closed, a);
 	}
 	stage_done(a);
 }

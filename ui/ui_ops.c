@@ -21,6 +21,7 @@
 
 #include "incidents.h"
 #include "pidmgr.h"
+#include "procs.h"
 #include "sharedbrk.h"
 #include "strutil.h"
 
@@ -148,42 +149,26 @@ static void exec_breaker(struct ui *u, const struct op_def *op, struct ui_intent
 
 struct proc_op {
 	struct ui *u;
-	struct action_rec rec;
-	bool begun;
 	char verb[32];
 	char service[CONFIG_NAME_MAX];
 };
 
-static void proc_progress(struct pidmgr_proc *p, const struct pidmgr_event *ev, void *ctx)
+static void proc_progress(const struct pidmgr_event *ev, void *ctx)
 {
 	struct proc_op *po = ctx;
-	(void)p;
 	ui_set_status(po->u, ev->step == PIDMGR_STEP_REFUSED || ev->step == PIDMGR_STEP_GAVE_UP,
 		      "%s: %s", po->service, ev->text);
 }
 
-static void proc_done(struct pidmgr_proc *p, int result, const char *msg, void *ctx)
+/* procs audited the action (begin and finish) and raised or resolved the
+ * process incident; the console only reports. */
+static void proc_done(const struct procs_outcome *out, void *ctx)
 {
 	struct proc_op *po = ctx;
-	struct ov_error err = {0};
-	(void)p;
-	if (result == 0 && po->rec.kind == ACTION_PROC_START)
-		ui_app_process_up(po->u, po->service);
-	if (po->begun) {
-		/* the state before and after, as the audit row records them */
-		bool start = po->rec.kind == ACTION_PROC_START;
-		bool adopt = po->rec.kind == ACTION_PROC_ADOPT;
-		const char *before = start ? "not running" : "running";
-		const char *after = result != 0 ? "unknown"
-				    : start	? "running"
-				    : adopt	? "running, adopted"
-						: "stopped";
-		(void)actions_finish(ui_app_actions(po->u), &po->rec, before, after, result, msg,
-				     ui_wall_ms(), &err);
-	}
-	ui_set_status(po->u, result < 0, "%s %s: %s%s", po->verb, po->service,
-		      result == 0 ? "done: " : "failed: ", msg ? msg : "");
+	ui_set_status(po->u, out->result < 0, "%s %s: %s%s", po->verb, po->service,
+		      out->result == 0 ? "done: " : "failed: ", out->msg);
 	ui_processes_refresh_now(po->u);
+	ui_mark_dirty(po->u);
 	free(po);
 }
 
@@ -237,14 +222,12 @@ static void begin_proc(struct ui *u, const struct op_def *op, struct ui_intent *
 
 static void exec_proc(struct ui *u, const struct op_def *op, struct ui_intent *in)
 {
-	struct pidmgr *pm = ui_app_pidmgr(u);
+	struct procs *p = ui_app_procs(u);
 	const struct config_service *svc;
 	const struct procid_verdict *v;
-	struct ov_error err = {0};
-	char why[PROCID_REASON_MAX], params[96];
-	int rc;
+	char why[PROCID_REASON_MAX];
 
-	if (!pm) {
+	if (!p) {
 		ui_set_status(u, true, "%s: the process manager is off (see the log)", op->verb);
 		return;
 	}
@@ -254,6 +237,8 @@ static void exec_proc(struct ui *u, const struct op_def *op, struct ui_intent *i
 		ui_set_status(u, true, "service '%s' is gone from the config", in->target);
 		return;
 	}
+	/* Said here in the operator's terms; procs checks it again (expect)
+	 * right before each signal. */
 	if (in->have_proc) {
 		struct procid_identity now;
 		if (!v->have_proc) {
@@ -278,56 +263,30 @@ static void exec_proc(struct ui *u, const struct op_def *op, struct ui_intent *i
 	po->u = u;
 	strutil_copy(po->service, sizeof(po->service), svc->name);
 	strutil_copy(po->verb, sizeof(po->verb), op->verb);
-	ui_strf(params, sizeof(params), "{\"pid\":%d,\"signal\":\"%s\"}", (int)in->proc.pid,
-		op->action == UI_ACT_PROC_SIGKILL ? "SIGKILL" : "stop");
-	rc = actions_begin(ui_app_actions(u), &po->rec, op->kind, svc->name, params, NULL,
-			   ui_wall_ms(), &err);
-	if (rc < 0) {
-		ui_set_status(u, true, "%s %s: %s", op->verb, svc->name, err.msg);
-		free(po);
-		return;
-	}
-	po->begun = true;
-	int64_t now_s = ui_wall_ms() / 1000;
+	const struct procid_identity *expect = in->have_proc ? &in->proc : NULL;
+	const char *reason = in->text[0] ? in->text : NULL;
 	struct units_stop kill9 = {.nsteps = 1, .steps = {{.sig = 9, .grace_ms = 0}}};
+	struct procs_outcome out = {0};
+	int64_t now = ui_wall_ms();
+	int rc;
 	switch (op->action) {
 	case UI_ACT_PROC_STOP:
-	case UI_ACT_PROC_SIGKILL:
-		ui_app_expect_exit(u, svc->name);
-		rc = pidmgr_kill_service(pm, svc, &in->proc, now_s,
-					 op->action == UI_ACT_PROC_SIGKILL ? &kill9 : NULL,
-					 proc_progress, proc_done, po, &err);
-		break;
-	case UI_ACT_PROC_ADOPT: {
-		struct pidmgr_proc *p = NULL;
-		rc = pidmgr_adopt(pm, svc, &in->proc, now_s, &p, NULL, &err);
-		if (rc == 0) {
-			struct store_identity si = {.pid = in->proc.pid,
-						    .start_ticks = in->proc.start_ticks,
-						    .adopted_at = ui_wall_ms()};
-			strutil_copy(si.service, sizeof(si.service), svc->name);
-			strutil_copy(si.boot_id, sizeof(si.boot_id), in->proc.boot_id);
-			strutil_copy(si.exe, sizeof(si.exe), in->proc.exe);
-			ui_strf(si.argv_hash, sizeof(si.argv_hash), "%016" PRIx64,
-				in->proc.argv_hash);
-			strutil_copy(si.adopted_by, sizeof(si.adopted_by),
-				     actions_actor(ui_app_actions(u)));
-			if (ui_app_store(u))
-				(void)store_identity_put(ui_app_store(u), &si, NULL);
-			ui_app_process_up(u, svc->name);
-			proc_done(NULL, 0, "adopted and watched", po);
-			return;
-		}
+	case UI_ACT_PROC_SIGKILL: {
+		struct procs_kill_opts ko = {
+		    .stop = op->action == UI_ACT_PROC_SIGKILL ? &kill9 : NULL, .expect = expect};
+		rc = procs_kill(p, svc->name, reason, &ko, proc_progress, proc_done, po, now, &out);
 		break;
 	}
-	default: {
-		struct pidmgr_proc *p = NULL;
-		rc = pidmgr_start(pm, svc, NULL, proc_progress, proc_done, po, &p, &err);
+	case UI_ACT_PROC_ADOPT:
+		(void)procs_adopt(p, svc->name, reason, expect, now, &out);
+		proc_done(&out, po); /* synchronous */
+		return;
+	default:
+		rc = procs_start(p, svc->name, reason, proc_progress, proc_done, po, now, &out);
 		break;
 	}
-	}
-	if (rc < 0) /* nothing was signalled; the callbacks will not run */
-		proc_done(NULL, rc, err.msg, po);
+	if (rc < 0) /* refused before anything was signalled: no callback follows */
+		proc_done(&out, po);
 }
 
 /* --- incidents -------------------------------------------------------------- */

@@ -261,14 +261,10 @@ struct actions *ui_app_actions(struct ui *u);
 struct sharedbrk *ui_app_sharedbrk(struct ui *u);
 struct incidents *ui_app_incidents(struct ui *u);
 struct store *ui_app_store(struct ui *u);
-struct pidmgr *ui_app_pidmgr(struct ui *u);
+struct procs *ui_app_procs(struct ui *u);
 struct registry *ui_app_registry(struct ui *u);
 void ui_app_refresh_registry(struct ui *u);
 const char *ui_app_db_error(struct ui *u);
-/* An operator is stopping service: its exit is expected, not an incident. */
-void ui_app_expect_exit(struct ui *u, const char *service);
-/* The service runs again (adopted or started): its incident may resolve. */
-void ui_app_process_up(struct ui *u, const char *service);
 
 /* Screens (one ops struct each). */
 extern const struct ui_screen_ops ui_overview_ops;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "procs.h"
 #include "registry.h"
 
 #define PROC_ROWS_MAX CONFIG_SERVICE_MAX
@@ -46,9 +47,13 @@ static enum ui_state proc_state(enum procid_class c)
 	}
 }
 
+/* The rows come from procs (the CLI's code path): classified with each
+ * service's recorded identity, so a reused pid shows as stale here too.
+ * Without procs (it failed to start) the configured checks alone decide. */
 void ui_processes_refresh_now(struct ui *u)
 {
 	int n = u->cfg->n_service;
+	struct procs *p = ui_app_procs(u);
 	if (n == 0)
 		return;
 	if (!u->procs) {
@@ -56,12 +61,17 @@ void ui_processes_refresh_now(struct ui *u)
 		if (!u->procs)
 			return;
 	}
-	int64_t now_s = ui_wall_ms() / 1000;
-	/* Display only: the configured checks decide the class here; the
-	 * recorded identity is compared again by the PID manager before any
-	 * signal. */
-	for (int i = 0; i < n; i++)
-		procid_check(&u->cfg->service[i], NULL, now_s, &u->procs[i], NULL);
+	int64_t now_ms = ui_wall_ms();
+	if (p)
+		procs_refresh(p, now_ms);
+	for (int i = 0; i < n; i++) {
+		const struct procid_verdict *v =
+		    p ? procs_verdict(p, u->cfg->service[i].name) : NULL;
+		if (v)
+			u->procs[i] = *v;
+		else
+			procid_check(&u->cfg->service[i], NULL, now_ms / 1000, &u->procs[i], NULL);
+	}
 	u->procs_read_ms = ui_now_ms(u);
 }
 
@@ -181,6 +191,14 @@ static void proc_detail(struct ui *u, WINDOW *w, struct ui_rect r)
 		ui_strf(lines[n++], UI_STATUS_MAX, "command      %s", v->proc.cmdline);
 		ui_strf(lines[n++], UI_STATUS_MAX, "cwd          %s", v->proc.cwd);
 	}
+	const struct procs_row *pr =
+	    ui_app_procs(u) ? procs_find(ui_app_procs(u), svc->name) : NULL;
+	if (pr)
+		ui_strf(lines[n++], UI_STATUS_MAX, "overseer     %s%s%s%s",
+			pr->adopted ? "adopted (identity recorded)" : "not adopted",
+			pr->watched ? ", watched" : "",
+			pr->spawned ? ", started by this console" : "",
+			pr->busy ? ", an action is running" : "");
 	if (v->postmaster)
 		ui_strf(lines[n++], UI_STATUS_MAX, "postmaster   port %d, socket %s, listen %s",
 			v->pg.port, v->pg.socket_dir, v->pg.listen_addr);

@@ -89,9 +89,23 @@ tui_keys 4 g y
 check "y says what it copied" tui_wait "copied 'payments'" 5
 check "the terminal received it (tmux buffer)" sh -c "tmux -L $TMUX_SOCK show-buffer 2>/dev/null | grep -qx payments"
 
-# --- killing a managed process: the pid must be typed -------------------
+# --- adopting: the identity is recorded through procs (the CLI's path) ----
 tui_keys 5
 tui_wait "sleeper" 5
+tui_keys a
+check "a asks to record the identity" tui_wait "Record its identity" 5
+tui_keys y
+check "the adoption is reported" tui_wait "sleeper: done" 5
+check "the identity is in the store (overseer procs)" sh -c \
+	"'$OVERSEER_BIN' --config '$D/config.ini' procs --json | tr -d ' \n' | grep -q '\"name\":\"sleeper\"[^}]*\"adopted\":true'"
+tui_keys Enter
+check "the detail says it is adopted and watched" tui_wait "adopted (identity recorded), watched" 5
+tui_keys Escape
+if have_audit_cmd; then
+	check "the adoption is in the local audit" audit_has process.adopt sleeper ok
+fi
+
+# --- killing a managed process: the pid must be typed -------------------
 tui_keys X
 check "X asks for the pid to be typed" tui_wait "Type $SLEEPER_PID" 5
 tui_keys 1 2 3 Enter
@@ -144,7 +158,10 @@ tui_sleeper_start
 tui_start 120x40 LANG=C.UTF-8 LC_ALL=C.UTF-8 -- --read-only
 tui_wait " breakers: " 10
 check "read-only is shown in the title bar" tui_wait "READ-ONLY" 5
-tui_keys b / payments Enter t
+tui_keys b / payments Enter
+# the row must be listed before t (under load the first poll can lag)
+for _ in $(seq 1 100); do tui_screen | grep -qE "payments +closed" && break; sleep 0.1; done
+tui_keys t
 check "read-only: t is refused with a reason" tui_wait "read-only" 5
 check "read-only: no dialog opened" tui_wait_gone "[ Cancel ]" 2
 check "read-only: the row is unchanged" test "$(state payments)" = closed
