@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "paths.h"
 #include "strutil.h"
 
 #define RESET_SEQ_MAX 256
@@ -313,10 +314,12 @@ static bool theme_name_ok(const char *name)
 	       name[0] != '.';
 }
 
+/* The user's own themes first ($XDG_CONFIG_HOME/overseer/themes), then the
+ * shipped ones wherever paths_find_data finds them (installed or source tree). */
 int ui_term_find_theme(const char *name, char *path, size_t n, struct ov_error *err)
 {
-	char exe[PATH_MAX], dir[PATH_MAX + 64];
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char file[UI_THEME_NAME_MAX + 8], dir[PATHS_MAX], user[PATHS_MAX + 16];
+	struct ov_error derr = {0};
 
 	if (strchr(name, '/')) {
 		if (!strutil_copy(path, n, name))
@@ -327,42 +330,22 @@ int ui_term_find_theme(const char *name, char *path, size_t n, struct ov_error *
 		return ov_error_set(err, EINVAL,
 				    "bad theme name '%.40s' (letters, digits, '-', '_'; or a path)",
 				    name);
-	const char *dirs[8];
-	char buf[5][PATH_MAX + 64];
-	size_t nd = 0;
-	if (xdg && *xdg)
-		snprintf(buf[nd], sizeof(buf[nd]), "%s/overseer/themes", xdg);
-	else
-		snprintf(buf[nd], sizeof(buf[nd]), "%s/.config/overseer/themes", home ? home : "");
-	dirs[nd] = buf[nd];
-	nd++;
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0) {
-		exe[len] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		/* installed (bin/../share), build tree (build/../themes) */
-		static const char *const rel[] = {"/../share/overseer/themes", "/../themes",
-						  "/../../themes"};
-		for (size_t i = 0; i < OV_ARRAY_LEN(rel); i++) {
-			snprintf(buf[nd], sizeof(buf[nd]), "%s%s", exe, rel[i]);
-			dirs[nd] = buf[nd];
-			nd++;
-		}
+	snprintf(file, sizeof(file), "%s.theme", name);
+	user[0] = '\0';
+	if (paths_config_dir(dir, sizeof(dir), &derr) == 0) {
+		snprintf(user, sizeof(user), "%s/themes", dir);
+		snprintf(dir, sizeof(dir), "%s/%s", user, file);
+		if (access(dir, R_OK) == 0)
+			return strutil_copy(path, n, dir)
+				   ? 0
+				   : ov_error_set(err, ENAMETOOLONG, "theme path too long");
 	}
-	dirs[nd++] = "/usr/local/share/overseer/themes";
-	dirs[nd++] = "/usr/share/overseer/themes";
-	for (size_t i = 0; i < nd; i++) {
-		snprintf(dir, sizeof(dir), "%s/%s.theme", dirs[i], name);
-		if (access(dir, R_OK) == 0) {
-			if (!strutil_copy(path, n, dir))
-				return ov_error_set(err, ENAMETOOLONG, "theme path too long");
-			return 0;
-		}
-	}
-	return ov_error_set(err, ENOENT, "theme '%s' not found (looked in %s and %s)", name,
-			    dirs[0], nd > 1 ? dirs[1] : "");
+	if (paths_find_data("themes", file, dir, sizeof(dir), NULL, &derr) < 0)
+		return ov_error_set(err, ENOENT, "theme '%s' not found in %s or shipped themes: %s",
+				    name, user[0] ? user : "(no config directory)", derr.msg);
+	if ((size_t)snprintf(path, n, "%s/%s", dir, file) >= n)
+		return ov_error_set(err, ENAMETOOLONG, "theme path too long");
+	return 0;
 }
 
 static void mono_theme(struct ui_theme *t)

@@ -6,23 +6,20 @@
  * a transaction-level advisory lock, so two consoles initialising at once
  * serialise: the second waits, then finds the version already installed.
  *
- * Where the files are (first match wins; docs/breakers.md says the same):
- *   1. $OVERSEER_SQLDIR (must contain overseer/)
- *   2. <directory of the executable>/../share/overseer/sql   (installed)
- *   3. <directory of the executable>/../sql                   (build tree) */
+ * Where the files are: paths_find_data("sql") (src/io/paths.c; FILES in
+ * man/overseer.1): $OVERSEER_SQLDIR, else the installed copy next to the
+ * executable, the source tree, the compile-time datadir. */
 #include <dirent.h>
 #include <errno.h>
-#include <libgen.h>
 #include <libpq-fe.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "appcfg.h"
 #include "cmd.h"
+#include "paths.h"
 #include "strutil.h"
 #include "units.h"
 
@@ -39,48 +36,6 @@ struct sql_file {
 	int version;
 	char name[DB_NAME_MAX];
 };
-
-static bool has_schema_dir(const char *dir)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	return (size_t)snprintf(p, sizeof(p), "%s/overseer", dir) < sizeof(p) &&
-	       stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int find_sqldir(char *out, size_t n, struct ov_error *err)
-{
-	const char *env = getenv("OVERSEER_SQLDIR");
-	char exe[PATH_MAX], cand[2][PATH_MAX];
-	ssize_t len;
-
-	if (env && env[0]) {
-		if (!has_schema_dir(env))
-			return ov_error_set(err, ENOENT,
-					    "OVERSEER_SQLDIR=%s has no overseer/ directory", env);
-		return strutil_copy(out, n, env) ? 0
-						 : ov_error_set(err, ENAMETOOLONG, "path too long");
-	}
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len < 0)
-		return ov_error_set(err, errno, "cannot find the executable (/proc/self/exe): %s",
-				    strerror(errno));
-	exe[len] = '\0';
-	const char *dir = dirname(exe);
-	snprintf(cand[0], sizeof(cand[0]), "%s/../share/overseer/sql", dir);
-	snprintf(cand[1], sizeof(cand[1]), "%s/../sql", dir);
-	for (size_t i = 0; i < OV_ARRAY_LEN(cand); i++) {
-		char real[PATH_MAX];
-		if (has_schema_dir(cand[i]) && realpath(cand[i], real))
-			return strutil_copy(out, n, real)
-				   ? 0
-				   : ov_error_set(err, ENAMETOOLONG, "path too long");
-	}
-	return ov_error_set(
-	    err, ENOENT,
-	    "no SQL files: looked for overseer/ in $OVERSEER_SQLDIR (unset), %s and %s", cand[0],
-	    cand[1]);
-}
 
 /* "001_breakers.sql" -> 1; -1 for anything else. */
 static int file_version(const char *name)
@@ -336,7 +291,7 @@ static int run_db(const struct cli_opts *o)
 		fprintf(stderr, "overseer: %s\n", err.msg);
 		return CLI_EXIT_USAGE;
 	}
-	int n = find_sqldir(sqldir, sizeof(sqldir), &err);
+	int n = paths_find_data("sql", NULL, sqldir, sizeof(sqldir), NULL, &err);
 	if (n == 0)
 		n = list_files(sqldir, files, &err);
 	if (n > 0 && db_connect(&db, cfg, &err) == 0 &&

@@ -64,6 +64,9 @@ expect "correlation id" "len(d['postgres']['corr'])" 32
 
 # The dead group retired: only the failing health target remains -> degraded (1).
 psql -q -c "UPDATE pgflow.workers SET stopped_at = now() WHERE queue_name = 'embeddings'" >/dev/null
+# The live workers heartbeat, as live workers do (the checks above can take
+# longer than heartbeat_stale_after = 6 s on a loaded machine).
+psql -q -c "UPDATE pgflow.workers SET last_heartbeat_at = now() WHERE queue_name = 'emails'" >/dev/null
 "$bin" status --json --config "$tmp/c.ini" >"$tmp/out.json"
 rc=$?
 [ $rc -eq 1 ] && ok || bad "exit status $rc, want 1 (degraded)"
