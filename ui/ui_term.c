@@ -212,6 +212,10 @@ int ui_term_open(struct ui *u, struct ov_error *err)
 	noecho();
 	nonl();
 	intrflush(stdscr, FALSE);
+	/* No typeahead check inside doupdate(): it would poll the input fd
+	 * between lines (70 polls a second under live data) and flush early
+	 * when a key is waiting. Frames are short; the loop reads input next. */
+	typeahead(-1);
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
@@ -228,6 +232,12 @@ int ui_term_open(struct ui *u, struct ov_error *err)
 	getmaxyx(stdscr, u->rows, u->cols);
 	/* stdscr is the input window only: refresh it once, never draw in it. */
 	wnoutrefresh(stdscr);
+	/* ncurses 6.4 flushes after every cursor movement until the screen has
+	 * been through endwin() once (its state stays "initial" after newterm),
+	 * so a frame left in dozens of small writes. One endwin/doupdate pair
+	 * now, before anything is drawn, makes every later frame one write. */
+	endwin();
+	doupdate();
 	return 0;
 }
 
