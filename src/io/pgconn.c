@@ -565,7 +565,16 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		return;
 	}
 	if (status < 0) {
-		pgconn_failure_from_errno(c, status, "socket error", &f);
+		/* libuv reports POLLERR/POLLHUP (a reset by a server shutting
+		 * down) as an error status: read what the server said last (57P01
+		 * "terminating connection due to administrator command") so the
+		 * operator sees the cause, not "Bad file descriptor". */
+		(void)PQconsumeInput(c->conn);
+		if (!pgconn_deliver_notices(c) || gen != c->gen || c->closing)
+			return;
+		pgconn_failure_of_session(c, &f);
+		if (!f.msg[0])
+			pgconn_failure_from_errno(c, status, "socket error", &f);
 		pgconn_session_lost(c, &f);
 		return;
 	}
