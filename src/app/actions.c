@@ -2,6 +2,7 @@
 #include "actions.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,12 @@ static const struct action_def defs[ACTION_KIND_COUNT] = {
 struct actions {
 	struct store *st;
 	bool read_only;
+	/* CLI: SIGTERM/SIGHUP/SIGINT wait while an action is between begin and
+	 * finish, so a command killed mid-way never leaves its change without
+	 * its audit row (the signal is delivered right after). */
+	bool defer_signals;
+	int depth;
+	sigset_t saved;
 	char actor[STORE_ACTOR_MAX];
 	char origin[STORE_ORIGIN_MAX];
 };
@@ -84,6 +91,8 @@ struct actions *actions_new(struct store *st, bool read_only, struct ov_error *e
 
 void actions_free(struct actions *a)
 {
+	if (a && a->defer_signals && a->depth > 0) /* begun, never finished */
+		sigprocmask(SIG_SETMASK, &a->saved, NULL);
 	free(a);
 }
 
@@ -167,7 +176,26 @@ int actions_begin(struct actions *a, struct action_rec *rec, enum action_kind k,
 				    defs[k].name, target);
 	}
 	rec->begun = true;
+	if (a->defer_signals && a->depth++ == 0) {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGINT);
+		sigprocmask(SIG_BLOCK, &set, &a->saved);
+	}
 	return 0;
+}
+
+static void release_signals(struct actions *a)
+{
+	if (a->defer_signals && a->depth > 0 && --a->depth == 0)
+		sigprocmask(SIG_SETMASK, &a->saved, NULL);
+}
+
+void actions_defer_signals(struct actions *a)
+{
+	a->defer_signals = true;
 }
 
 int actions_finish(struct actions *a, struct action_rec *rec, const char *before,
@@ -184,5 +212,7 @@ int actions_finish(struct actions *a, struct action_rec *rec, const char *before
 	strutil_copy(r->after, sizeof(r->after), after ? after : "");
 	r->result = result == 0 ? STORE_RESULT_OK : STORE_RESULT_FAILED;
 	strutil_copy(r->error, sizeof(r->error), error ? error : "");
-	return append(a, rec, err);
+	int rc = append(a, rec, err);
+	release_signals(a);
+	return rc;
 }

@@ -55,6 +55,10 @@ const char *action_kind_name(enum action_kind k);
  * mode (all of them, today; the table says so per kind). */
 bool action_kind_mutates(enum action_kind k);
 bool actions_read_only(const struct actions *a);
+/* For one-shot commands: SIGTERM, SIGHUP and SIGINT are held from a
+ * successful actions_begin() to its actions_finish() (delivered right
+ * after), so the change and its audit row are never split by a kill. */
+void actions_defer_signals(struct actions *a);
 /* Refused in the current mode? (the TUI greys out the key) */
 bool actions_allowed(const struct actions *a, enum action_kind k);
 const char *actions_actor(const struct actions *a);

@@ -314,6 +314,8 @@ static int open_gate(struct run *r, const struct ov_config *cfg, struct store **
 		return CLI_EXIT_DEGRADED;
 	}
 	r->act = actions_new(*st, cfg->overseer.read_only, &err);
+	if (r->act)
+		actions_defer_signals(r->act);
 	if (!r->act) {
 		fprintf(stderr, "overseer: %s\n", err.msg);
 		return CLI_EXIT_DEGRADED;

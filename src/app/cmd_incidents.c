@@ -306,6 +306,7 @@ static int sub_action(struct run *r)
 		incidents_cli_error(r->err.msg);
 		return CLI_EXIT_DEGRADED;
 	}
+	actions_defer_signals(a);
 	if (strcmp(sub, "ack") == 0)
 		rc = incidents_ack(inc, a, r->id, r->now, &r->err);
 	else if (strcmp(sub, "resolve") == 0)

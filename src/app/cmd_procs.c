@@ -408,6 +408,8 @@ static int open_gate(struct run *r)
 		return CLI_EXIT_DEGRADED;
 	}
 	r->act = actions_new(r->st, r->cfg->overseer.read_only, &err);
+	if (r->act)
+		actions_defer_signals(r->act);
 	if (!r->act) {
 		fail("%s", err.msg);
 		return CLI_EXIT_DEGRADED;

@@ -7,7 +7,9 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -233,15 +235,76 @@ static const struct {
     {SQLITE_TOOBIG, EINVAL},	 {SQLITE_NOMEM, ENOMEM},
 };
 
+/* A file this close to RLIMIT_FSIZE, or a disk with this little room, is
+ * why a write failed: a WAL frame is one page plus a small header. */
+#define STORE_WRITE_MARGIN (64 * 1024)
+
+/* sqlite results of a failed write: a full disk or a size limit shows as
+ * one of these. */
+static bool rc_is_write_failure(int rc)
+{
+	static const int io_codes[] = {SQLITE_IOERR_WRITE, SQLITE_IOERR_FSYNC,
+				       SQLITE_IOERR_TRUNCATE, SQLITE_IOERR_SHMSIZE};
+
+	if ((rc & 0xff) == SQLITE_FULL)
+		return true;
+	for (size_t i = 0; i < OV_ARRAY_LEN(io_codes); i++)
+		if (rc == io_codes[i])
+			return true;
+	return false;
+}
+
+/* errno values of a write that mean "no room". */
+static bool errno_is_no_space(int e)
+{
+	return e == ENOSPC || e == EFBIG || e == EDQUOT;
+}
+
+/* sqlite reports a short write as SQLITE_FULL, but a failed write(2) (EFBIG
+ * under RLIMIT_FSIZE, ENOSPC on some file systems) as SQLITE_IOERR_WRITE,
+ * and often without its errno: look at the usual causes ourselves, so the
+ * operator reads "file too large" or "disk full" rather than "I/O error". */
+static int write_failure_cause(const struct store *st, int sys)
+{
+	static const char *const files[] = {"", "-wal", "-journal"};
+	char file[STORE_PATH_MAX + 16];
+	struct statvfs vfs;
+	struct rlimit rl;
+	struct stat sb;
+
+	if (sys)
+		return sys;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		for (size_t i = 0; i < OV_ARRAY_LEN(files); i++) {
+			snprintf(file, sizeof(file), "%s%s", st->path, files[i]);
+			if (stat(file, &sb) == 0 &&
+			    (rlim_t)sb.st_size + STORE_WRITE_MARGIN > rl.rlim_cur)
+				return EFBIG;
+		}
+	}
+	if (statvfs(st->path, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_WRITE_MARGIN)
+		return ENOSPC;
+	return 0;
+}
+
 int store_fail(struct store *st, int rc, const char *what, struct ov_error *err)
 {
 	int primary = rc & 0xff;
 	int code = EIO;
+	int sys = st->db ? sqlite3_system_errno(st->db) : 0;
 	const char *msg = st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
 
 	for (size_t i = 0; i < OV_ARRAY_LEN(rc_map); i++)
 		if (rc_map[i].sqlite == primary)
 			code = rc_map[i].err;
+	if (rc_is_write_failure(rc))
+		sys = write_failure_cause(st, sys);
+	if (rc_is_write_failure(rc) && errno_is_no_space(sys))
+		return ov_error_set(err, ENOSPC,
+				    "%s: %s failed: %s (%s): the disk or a file-size limit is "
+				    "full; nothing was written, retry once space is freed",
+				    st->path, what, msg, strerror(sys));
 	if (code == EILSEQ)
 		return ov_error_set(err, code,
 				    "%s is not an overseer database or is corrupt (%s); it was "

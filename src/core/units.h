@@ -101,8 +101,10 @@ void units_argv_pointers(struct units_argv *argv, char *ptrs[UNITS_ARGV_MAX + 1]
 size_t units_format_argv(const struct units_argv *argv, char *out, size_t outlen);
 
 /* Copy `in` to `out` with secrets replaced by "*****": password and
- * sslpassword values in a libpq keyword/value string, the password of a
- * postgres:// or postgresql:// URI and its password= query parameter.
+ * sslpassword values in a libpq keyword/value string (any case, also
+ * percent-encoded), the password of a URI (any scheme or case, up to the
+ * last '@' of the authority, as libpq parses it) and its password= query
+ * parameter.
  * Returns 1 when something was masked, 0 otherwise. out is always
  * terminated; outlen >= 2 * strlen(in) + 8 never truncates. */
 int units_mask_conninfo(const char *in, char *out, size_t outlen);

@@ -774,6 +774,85 @@ static void test_mask_url_userinfo_and_token(void **state)
 	assert_mask(units_mask_url, "http://h/a:b@c", "http://h/a:b@c", 0);
 }
 
+/* Expected outputs below follow what PQconninfoParse (libpq 15) returns for
+ * each input; tests/unit/test_conninfo_mask.c checks them against libpq. */
+static void test_mask_uri_question_mark_in_password(void **state)
+{
+	(void)state;
+	/* libpq: user "u", password "p?x", host "host". */
+	assert_mask(units_mask_conninfo, "postgresql://u:p?x@host/db",
+		    "postgresql://u:*****@host/db", 1);
+	assert_mask(units_mask_conninfo, "postgresql://u:p?x@host", "postgresql://u:*****@host", 1);
+}
+
+static void test_mask_uri_hash_in_password(void **state)
+{
+	(void)state;
+	/* libpq: password "p#x"; '#' starts no fragment in a libpq URI. */
+	assert_mask(units_mask_conninfo, "postgresql://u:p#x@host/db",
+		    "postgresql://u:*****@host/db", 1);
+	assert_mask(units_mask_conninfo, "postgresql://u:p#x@host?sslmode=disable",
+		    "postgresql://u:*****@host?sslmode=disable", 1);
+}
+
+static void test_mask_uri_slash_before_at_is_not_userinfo(void **state)
+{
+	(void)state;
+	/* libpq: host "u", port "p", dbname "x@host/db", no password; what is
+	 * shown is what libpq will use and its errors will name. */
+	assert_mask(units_mask_conninfo, "postgresql://u:p/x@host/db", "postgresql://u:p/x@host/db",
+		    0);
+}
+
+static void test_mask_uri_two_at_signs_hide_up_to_the_last(void **state)
+{
+	(void)state;
+	/* libpq: password "p", host "x@host"; an RFC 3986 reader would take
+	 * "p@x": both are hidden. */
+	assert_mask(units_mask_conninfo, "postgresql://u:p@x@host/db",
+		    "postgresql://u:*****@host/db", 1);
+}
+
+static void test_mask_uri_at_in_query_is_not_userinfo(void **state)
+{
+	(void)state;
+	assert_mask(units_mask_conninfo, "postgresql://u:pw@h?application_name=x@y",
+		    "postgresql://u:*****@h?application_name=x@y", 1);
+	assert_mask(units_mask_conninfo, "postgresql://u:a:b@[::1]:5/db",
+		    "postgresql://u:*****@[::1]:5/db", 1);
+}
+
+static void test_mask_uri_query_password_keeps_hash(void **state)
+{
+	(void)state;
+	/* libpq: password "a#b", port "5". */
+	assert_mask(units_mask_conninfo, "postgresql://h/db?password=a#b&port=5",
+		    "postgresql://h/db?password=*****&port=5", 1);
+}
+
+static void test_mask_uri_percent_encoded_keyword(void **state)
+{
+	(void)state;
+	/* libpq decodes query keywords: %70assword is password. */
+	assert_mask(units_mask_conninfo, "postgresql://h/db?%70assword=sec",
+		    "postgresql://h/db?%70assword=*****", 1);
+	assert_mask(units_mask_conninfo, "postgresql://h/db?sslp%61ssword=k&x=%",
+		    "postgresql://h/db?sslp%61ssword=*****&x=%", 1);
+	/* Hex digits in either case; a broken escape is kept as written. */
+	assert_mask(units_mask_url, "http://h/x?t%6Fken=1&%6bey=2&%zzv=3",
+		    "http://h/x?t%6Fken=*****&%6bey=*****&%zzv=3", 1);
+}
+
+static void test_mask_uri_any_scheme_case(void **state)
+{
+	(void)state;
+	/* libpq rejects these with an error that quotes the whole string. */
+	assert_mask(units_mask_conninfo, "POSTGRESQL://u:p@h/db", "POSTGRESQL://u:*****@h/db", 1);
+	assert_mask(units_mask_conninfo, "  postgresql://u:p@h/db", "  postgresql://u:*****@h/db",
+		    1);
+	assert_mask(units_mask_conninfo, "PASSWORD=x host=h", "PASSWORD=***** host=h", 1);
+}
+
 static void test_is_secret_name(void **state)
 {
 	(void)state;
@@ -877,6 +956,14 @@ int main(void)
 	    cmocka_unit_test(test_mask_conninfo_uri),
 	    cmocka_unit_test(test_mask_conninfo_without_secret_unchanged),
 	    cmocka_unit_test(test_mask_url_userinfo_and_token),
+	    cmocka_unit_test(test_mask_uri_question_mark_in_password),
+	    cmocka_unit_test(test_mask_uri_hash_in_password),
+	    cmocka_unit_test(test_mask_uri_slash_before_at_is_not_userinfo),
+	    cmocka_unit_test(test_mask_uri_two_at_signs_hide_up_to_the_last),
+	    cmocka_unit_test(test_mask_uri_at_in_query_is_not_userinfo),
+	    cmocka_unit_test(test_mask_uri_query_password_keeps_hash),
+	    cmocka_unit_test(test_mask_uri_percent_encoded_keyword),
+	    cmocka_unit_test(test_mask_uri_any_scheme_case),
 	    cmocka_unit_test(test_is_secret_name),
 	    cmocka_unit_test(test_mask_never_overflows),
 	};
