@@ -16,6 +16,7 @@
 #include "sharedbrk.h"
 
 #define ROWS_MAX 4096
+#define OWN_ROWS_MAX 128 /* local probe-breaker rows drawn at most (worst first) */
 #define BRK_LOG_MAX 256
 
 /* Row indices of each screen after filter and sort. */
@@ -465,12 +466,27 @@ static void brk_draw(struct ui *u, WINDOW *w, struct ui_rect r)
 		      brk_cell, NULL);
 	if (!own)
 		return;
+	/* Hundreds of targets do not fit: the ones in trouble come first. */
+	int order[OWN_ROWS_MAX];
+	if (own > OWN_ROWS_MAX)
+		own = OWN_ROWS_MAX;
+	own = (int)model_health_worst(m, order, (size_t)own);
 	int y = t.y + t.h;
-	ui_draw_fmt(u, w, y++, r.x, r.w, UI_ROLE_HEADER, UI_DRAW_PAD,
-		    "This console's probe breakers (local), errors over %s",
-		    ui_spark_windows[u->spark_window].name);
+	if (own < m->n_health) {
+		struct model_health_counts c;
+		model_health_count(m, &c);
+		ui_draw_fmt(u, w, y++, r.x, r.w, UI_ROLE_HEADER, UI_DRAW_PAD,
+			    "This console's probe breakers (local): %d targets, %d open; worst %d "
+			    "shown, errors over %s",
+			    m->n_health, c.breakers_open, own,
+			    ui_spark_windows[u->spark_window].name);
+	} else {
+		ui_draw_fmt(u, w, y++, r.x, r.w, UI_ROLE_HEADER, UI_DRAW_PAD,
+			    "This console's probe breakers (local), errors over %s",
+			    ui_spark_windows[u->spark_window].name);
+	}
 	for (int i = 0; i < own; i++) {
-		const struct model_health *h = &m->health[i];
+		const struct model_health *h = &m->health[order[i]];
 		int x = r.x + 1;
 		x += ui_draw_text(u, w, y, x, 24, h->name, UI_ROLE_NORMAL, UI_DRAW_PAD) + 1;
 		x += ui_draw_state(u, w, y, x, 16, ui_breaker_state(h->breaker),

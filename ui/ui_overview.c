@@ -129,44 +129,86 @@ static void fill_pg(struct ui *u, const struct model *m, struct tile_out *o)
 			pg->long_running, pg->lock_waiting);
 }
 
+/* Targets named in the tile's second line at most; the Overview's list
+ * below the tiles shows more, worst first. */
+#define HEALTH_TILE_NAMES 3
+/* Rows of the Overview's health list at most (worst first). */
+#define HEALTH_LIST_ROWS 64
+
+static const char *health_word(const struct model_health *h)
+{
+	static const char *const words[MODEL_HEALTH_RANKS] = {[MODEL_HEALTH_PASSING] = "pass",
+							      [MODEL_HEALTH_WAITING] = "waiting",
+							      [MODEL_HEALTH_WARNING] = "warn",
+							      [MODEL_HEALTH_SKIPPED] = "skipped",
+							      [MODEL_HEALTH_FAILING] = "fail"};
+	enum model_health_rank r = model_health_rank(h);
+	if (r == MODEL_HEALTH_FAILING && !h->has_result)
+		return "down"; /* no HTTP answer at all */
+	return words[r];
+}
+
+static enum ui_state health_state(const struct model_health *h)
+{
+	static const enum ui_state states[MODEL_HEALTH_RANKS] = {
+	    [MODEL_HEALTH_PASSING] = UI_ST_OK,
+	    [MODEL_HEALTH_WAITING] = UI_ST_UNKNOWN,
+	    [MODEL_HEALTH_WARNING] = UI_ST_WARN,
+	    [MODEL_HEALTH_SKIPPED] = UI_ST_WARN,
+	    [MODEL_HEALTH_FAILING] = UI_ST_CRIT};
+	return states[model_health_rank(h)];
+}
+
+/* A thousand targets fit one tile: counts by state, then the names of the
+ * few that most need attention. */
 static void fill_health(struct ui *u, const struct model *m, struct tile_out *o)
 {
-	int pass = 0, warn = 0, fail = 0, worst = -1;
+	struct model_health_counts c;
+	int worst[HEALTH_TILE_NAMES];
 	(void)u;
-	for (int i = 0; i < m->n_health; i++) {
-		const struct model_health *h = &m->health[i];
-		int sev =
-		    !h->has_result ? (h->probe.avail == MODEL_ERROR ? 2 : -1) : (int)h->status;
-		if (h->probe.avail == MODEL_ERROR || h->probe.avail == MODEL_SKIPPED)
-			sev = 2;
-		if (sev == 0)
-			pass++;
-		else if (sev == 1)
-			warn++;
-		else if (sev == 2)
-			fail++;
-		if (sev > 0 && (worst < 0 || sev > (int)m->health[worst].status))
-			worst = i;
-	}
 	if (m->n_health == 0) {
 		o->st = UI_ST_OFF;
 		ui_strf(o->word, sizeof(o->word), "none configured");
 		return;
 	}
-	o->st = fail ? UI_ST_CRIT : warn ? UI_ST_WARN : pass ? UI_ST_OK : UI_ST_UNKNOWN;
+	model_health_count(m, &c);
+	int fail = c.n[MODEL_HEALTH_FAILING], skipped = c.n[MODEL_HEALTH_SKIPPED];
+	int warn = c.n[MODEL_HEALTH_WARNING], pass = c.n[MODEL_HEALTH_PASSING];
+	int waiting = c.n[MODEL_HEALTH_WAITING];
+	o->st = fail ? UI_ST_CRIT : warn || skipped ? UI_ST_WARN : pass ? UI_ST_OK : UI_ST_UNKNOWN;
 	ui_strf(o->word, sizeof(o->word), "%s",
-		fail   ? "failing"
-		: warn ? "warning"
-		: pass ? "passing"
-		       : "waiting");
-	ui_strf(o->line[0], sizeof(o->line[0]), "%d target%s: %d pass, %d warn, %d fail",
-		m->n_health, m->n_health == 1 ? "" : "s", pass, warn, fail);
-	if (worst >= 0) {
-		const struct model_health *h = &m->health[worst];
-		ui_strf(o->line[1], sizeof(o->line[1]), "%s: %s", h->name,
-			h->has_result ? (h->detail.output[0] ? h->detail.output : h->detail.reason)
-				      : h->probe.error);
+		fail		  ? "failing"
+		: warn || skipped ? "warning"
+		: pass		  ? "passing"
+				  : "waiting");
+	int n = ui_strf(o->line[0], sizeof(o->line[0]), "%d target%s: %d pass %d warn %d fail",
+			m->n_health, m->n_health == 1 ? "" : "s", pass, warn, fail);
+	if (skipped)
+		n += ui_strf(o->line[0] + n, sizeof(o->line[0]) - (size_t)n, " %d skip", skipped);
+	if (waiting)
+		ui_strf(o->line[0] + n, sizeof(o->line[0]) - (size_t)n, " %d wait", waiting);
+	size_t k = model_health_worst(m, worst, HEALTH_TILE_NAMES);
+	int trouble = fail + skipped + warn;
+	size_t used = 0;
+	for (size_t i = 0; i < k; i++) {
+		const struct model_health *h = &m->health[worst[i]];
+		enum model_health_rank r = model_health_rank(h);
+		if (r == MODEL_HEALTH_PASSING || r == MODEL_HEALTH_WAITING)
+			break;
+		/* one target alone: its reason; several: their names */
+		if (trouble == 1) {
+			ui_strf(o->line[1], sizeof(o->line[1]), "%s: %s", h->name,
+				h->has_result
+				    ? (h->detail.output[0] ? h->detail.output : h->detail.reason)
+				    : h->probe.error);
+			return;
+		}
+		used += (size_t)ui_strf(o->line[1] + used, sizeof(o->line[1]) - used, "%s%s %s",
+					i ? ", " : "", h->name, health_word(h));
 	}
+	if (trouble > (int)k && used > 0)
+		ui_strf(o->line[1] + used, sizeof(o->line[1]) - used, " +%d more",
+			trouble - (int)k);
 }
 
 static void fill_supervisors(struct ui *u, const struct model *m, struct tile_out *o)
@@ -385,24 +427,26 @@ static void draw_tile(struct ui *u, WINDOW *w, struct ui_rect r, int i, const st
 			     l == 1 && o.st == UI_ST_CRIT ? UI_ROLE_CRIT : UI_ROLE_NORMAL, 0);
 }
 
+/* Worst first, so with hundreds of targets the rows that fit are the ones
+ * that matter; the last row counts the rest. */
 static void draw_health(struct ui *u, WINDOW *w, struct ui_rect r, const struct model *m)
 {
-	ui_draw_text(u, w, r.y, r.x, r.w, "Health targets", UI_ROLE_HEADER, UI_DRAW_PAD);
-	for (int i = 0; i < m->n_health && i + 1 < r.h; i++) {
-		const struct model_health *h = &m->health[i];
-		enum ui_state st = !h->has_result	      ? ui_probe_state(&h->probe)
-				   : h->status == HEALTH_PASS ? UI_ST_OK
-				   : h->status == HEALTH_WARN ? UI_ST_WARN
-							      : UI_ST_CRIT;
-		if (h->probe.avail == MODEL_ERROR)
-			st = UI_ST_CRIT;
-		int y = r.y + 1 + i, x = r.x + 1;
+	int idx[HEALTH_LIST_ROWS];
+	int rows = r.h - 1 < HEALTH_LIST_ROWS ? r.h - 1 : HEALTH_LIST_ROWS;
+	if (rows < 1)
+		return;
+	/* a row for "+N more" when they do not all fit */
+	int shown = m->n_health > rows ? rows - 1 : m->n_health;
+	size_t k = model_health_worst(m, idx, (size_t)(shown > 0 ? shown : 0));
+	ui_draw_fmt(u, w, r.y, r.x, r.w, UI_ROLE_HEADER, UI_DRAW_PAD, "Health targets%s",
+		    m->n_health > shown ? " (worst first)" : "");
+	for (size_t i = 0; i < k; i++) {
+		const struct model_health *h = &m->health[idx[i]];
+		enum ui_state st = health_state(h);
+		int y = r.y + 1 + (int)i, x = r.x + 1;
 		x += ui_draw_text(u, w, y, x, 20, h->name, UI_ROLE_NORMAL, UI_DRAW_PAD) + 1;
-		const char *word = h->probe.avail == MODEL_ERROR ? "down"
-				   : h->has_result		 ? health_status_name(h->status)
-								 : "waiting";
 		char sbuf[32];
-		ui_strf(sbuf, sizeof(sbuf), "%s %s", ui_state_glyph(u, st), word);
+		ui_strf(sbuf, sizeof(sbuf), "%s %s", ui_state_glyph(u, st), health_word(h));
 		x += ui_draw_text(u, w, y, x, 10, sbuf, ui_state_role(st), UI_DRAW_PAD) + 1;
 		char info[UI_STATUS_MAX];
 		if (h->has_result)
@@ -414,6 +458,19 @@ static void draw_health(struct ui *u, WINDOW *w, struct ui_rect r, const struct 
 			ui_strf(info, sizeof(info), "breaker %s  %s",
 				breaker_state_name(h->breaker), h->probe.error);
 		ui_draw_text(u, w, y, x, r.x + r.w - x, info, UI_ROLE_NORMAL, 0);
+	}
+	if (m->n_health > (int)k) {
+		struct model_health_counts c;
+		int rest_pass = 0;
+		model_health_count(m, &c);
+		/* the rows shown are the worst: what is left is the best */
+		for (size_t i = 0; i < k; i++)
+			if (model_health_rank(&m->health[idx[i]]) == MODEL_HEALTH_PASSING)
+				rest_pass--;
+		rest_pass += c.n[MODEL_HEALTH_PASSING];
+		ui_draw_fmt(u, w, r.y + 1 + (int)k, r.x + 1, r.w - 1, UI_ROLE_SECONDARY, 0,
+			    "+%d more (%d passing); every target: Registry screen, filter by name",
+			    m->n_health - (int)k, rest_pass);
 	}
 }
 

@@ -1,8 +1,10 @@
 /* model.c — probe bookkeeping and the overall verdict rules. */
 #include "model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strutil.h"
@@ -10,6 +12,8 @@
 static const char *const avail_names[] = {"unknown", "ok", "not_installed", "error", "skipped"};
 static const char *const verdict_names[] = {"ok", "degraded", "critical"};
 static const char *const step_names[] = {"queued", "started", "completed", "failed"};
+static const char *const rank_names[] = {"passing", "waiting", "warning", "skipped", "failing"};
+_Static_assert(OV_ARRAY_LEN(rank_names) == MODEL_HEALTH_RANKS, "a name per rank");
 
 void model_init(struct model *m)
 {
@@ -22,6 +26,111 @@ void model_init(struct model *m)
 void model_touch(struct model *m)
 {
 	m->generation++;
+}
+
+int model_health_resize(struct model *m, int n)
+{
+	if (n < 0 || n > MODEL_HEALTH_MAX)
+		return -EINVAL;
+	if (n == 0) {
+		model_health_free(m);
+		return 0;
+	}
+	struct model_health *h = realloc(m->health, (size_t)n * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	if (n > m->n_health)
+		memset(h + m->n_health, 0, (size_t)(n - m->n_health) * sizeof(*h));
+	m->health = h;
+	m->n_health = n;
+	return 0;
+}
+
+void model_health_free(struct model *m)
+{
+	free(m->health);
+	m->health = NULL;
+	m->n_health = 0;
+}
+
+int model_copy(struct model *dst, const struct model *src)
+{
+	if (model_health_resize(dst, src->n_health) < 0)
+		return -ENOMEM;
+	struct model_health *keep = dst->health;
+	int nkeep = dst->n_health;
+	memcpy(dst, src, sizeof(*dst));
+	dst->health = keep;
+	dst->n_health = nkeep;
+	if (nkeep > 0)
+		memcpy(dst->health, src->health, (size_t)nkeep * sizeof(*keep));
+	return 0;
+}
+
+enum model_health_rank model_health_rank(const struct model_health *h)
+{
+	switch (h->probe.avail) {
+	case MODEL_ERROR:
+		return MODEL_HEALTH_FAILING;
+	case MODEL_SKIPPED:
+		return MODEL_HEALTH_SKIPPED;
+	case MODEL_OK:
+		return h->has_result && h->status == HEALTH_WARN   ? MODEL_HEALTH_WARNING
+		       : h->has_result && h->status == HEALTH_FAIL ? MODEL_HEALTH_FAILING
+								   : MODEL_HEALTH_PASSING;
+	default:
+		return MODEL_HEALTH_WAITING;
+	}
+}
+
+const char *model_health_rank_name(enum model_health_rank r)
+{
+	return (unsigned)r < OV_ARRAY_LEN(rank_names) ? rank_names[r] : "unknown";
+}
+
+void model_health_count(const struct model *m, struct model_health_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < m->n_health; i++) {
+		const struct model_health *h = &m->health[i];
+		c->n[model_health_rank(h)]++;
+		if (h->breaker == BREAKER_OPEN || h->breaker == BREAKER_HALF_OPEN ||
+		    h->breaker == BREAKER_FORCED_OPEN)
+			c->breakers_open++;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+#define FAILS_CAP 0xFFFFFFu /* consecutive failures beyond this sort alike */
+
+size_t model_health_worst(const struct model *m, int *out, size_t max)
+{
+	size_t n = (size_t)m->n_health;
+	if (n == 0 || max == 0)
+		return 0;
+	/* One sort key per target, ascending = most urgent first: rank
+	 * (inverted), consecutive failures (inverted), then the index. */
+	uint64_t *keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct model_health *h = &m->health[i];
+		uint64_t rank = (uint64_t)(MODEL_HEALTH_RANKS - 1 - model_health_rank(h));
+		uint32_t cf = h->probe.consecutive_failures;
+		uint64_t fails = FAILS_CAP - (cf > FAILS_CAP ? FAILS_CAP : cf);
+		keys[i] = rank << 56 | fails << 32 | (uint64_t)i;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_u64);
+	size_t k = n < max ? n : max;
+	for (size_t i = 0; i < k; i++)
+		out[i] = (int)(keys[i] & 0xFFFFFFFFu);
+	free(keys);
+	return k;
 }
 
 const char *model_avail_name(enum model_avail a)
@@ -109,11 +218,13 @@ enum model_verdict model_verdict(const struct model *m, char *why, size_t why_le
 
 	if (why && why_len)
 		why[0] = '\0';
-	if (m->pg.probe.avail == MODEL_ERROR || m->pg.probe.avail == MODEL_UNKNOWN)
+	/* Skipped (its breaker open after failures, or forced open) is not
+	 * "fine": PostgreSQL is down or unobserved, and the reason stays. */
+	if (m->pg.probe.avail == MODEL_ERROR || m->pg.probe.avail == MODEL_UNKNOWN ||
+	    m->pg.probe.avail == MODEL_SKIPPED)
 		note(&v, MODEL_VERDICT_CRITICAL, why, why_len, "PostgreSQL unreachable: %s%s",
 		     m->pg.probe.error[0] ? m->pg.probe.error : "no answer yet", "");
-	else if (m->pg.max_connections > 0 &&
-		 m->pg.connections * 10 >= m->pg.max_connections * 9) {
+	else if (m->pg.max_connections > 0 && m->pg.connections * 10 >= m->pg.max_connections * 9) {
 		snprintf(num, sizeof(num), "%d/%d", m->pg.connections, m->pg.max_connections);
 		note(&v, MODEL_VERDICT_DEGRADED, why, why_len,
 		     "PostgreSQL connections at %s%s of max_connections (>= 90%%)", num, "");
@@ -143,9 +254,8 @@ enum model_verdict model_verdict(const struct model *m, char *why, size_t why_le
 			note(&v, MODEL_VERDICT_DEGRADED, why, why_len, "health %s: %s", h->name,
 			     h->probe.error);
 		else if (h->probe.avail == MODEL_SKIPPED)
-			note(&v, MODEL_VERDICT_DEGRADED, why, why_len,
-			     "health %s: not probed (%s)", h->name,
-			     h->probe.error[0] ? h->probe.error : "breaker open");
+			note(&v, MODEL_VERDICT_DEGRADED, why, why_len, "health %s: not probed (%s)",
+			     h->name, h->probe.error[0] ? h->probe.error : "breaker open");
 		else if (h->has_result && h->status != HEALTH_PASS)
 			note(&v, MODEL_VERDICT_DEGRADED, why, why_len, "health %s: %s", h->name,
 			     health_status_name(h->status));

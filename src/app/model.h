@@ -22,15 +22,15 @@
 #define MODEL_QUEUES_MAX 256
 #define MODEL_WORKER_GROUPS_MAX 256
 #define MODEL_TASK_ERRORS_MAX 8
-#define MODEL_HEALTH_MAX 64
+#define MODEL_HEALTH_MAX 4096 /* health targets; the array is sized to the config */
 
 /* What a probe's last result means for its panel. */
 enum model_avail {
-	MODEL_UNKNOWN = 0,	 /* no result yet */
-	MODEL_OK,		 /* last probe succeeded */
-	MODEL_NOT_INSTALLED,	 /* schema/table absent: not an error */
-	MODEL_ERROR,		 /* last probe failed; `error` says why */
-	MODEL_SKIPPED,		 /* not probed: its breaker is open, or its source is down */
+	MODEL_UNKNOWN = 0,   /* no result yet */
+	MODEL_OK,	     /* last probe succeeded */
+	MODEL_NOT_INSTALLED, /* schema/table absent: not an error */
+	MODEL_ERROR,	     /* last probe failed; `error` says why */
+	MODEL_SKIPPED,	     /* not probed: its breaker is open, or its source is down */
 };
 
 /* Common head of every probed source. */
@@ -98,8 +98,13 @@ struct model_task_error {
 	double age_s;
 };
 
-enum model_step_status { MODEL_STEP_QUEUED, MODEL_STEP_STARTED, MODEL_STEP_COMPLETED,
-			 MODEL_STEP_FAILED, MODEL_STEP_COUNT };
+enum model_step_status {
+	MODEL_STEP_QUEUED,
+	MODEL_STEP_STARTED,
+	MODEL_STEP_COMPLETED,
+	MODEL_STEP_FAILED,
+	MODEL_STEP_COUNT
+};
 
 struct model_qf {
 	struct model_probe probe;
@@ -109,7 +114,7 @@ struct model_qf {
 	int workers_alive, workers_stale;
 	/* runs that started/completed/failed within the last interval */
 	int64_t runs_started, runs_completed, runs_failed;
-	int64_t runs_running; /* status started now */
+	int64_t runs_running;		 /* status started now */
 	int64_t steps[MODEL_STEP_COUNT]; /* step_tasks by current status */
 	int64_t step_retries;		 /* step_tasks with attempts_count > 1 */
 	int n_errors;
@@ -143,13 +148,54 @@ struct model {
 	struct model_pg pg;
 	struct model_pgmq pgmq;
 	struct model_qf qf;
+	/* One entry per [health] target, on the heap (thousands of ~6 KiB
+	 * entries cannot be embedded): model_health_resize() makes them,
+	 * model_health_free() releases them. A struct copy of the model shares
+	 * this array. */
 	int n_health;
-	struct model_health health[MODEL_HEALTH_MAX];
+	struct model_health *health;
 	uint64_t generation; /* bumped on every change: the UI redraws when it moves */
 };
 
+/* Health targets by what an operator should look at first. */
+enum model_health_rank {
+	MODEL_HEALTH_PASSING = 0, /* last answer pass */
+	MODEL_HEALTH_WAITING,	  /* no result yet */
+	MODEL_HEALTH_WARNING,	  /* answered warn */
+	MODEL_HEALTH_SKIPPED,	  /* not probed: breaker open or forced open */
+	MODEL_HEALTH_FAILING,	  /* transport error, fail status, or bad response */
+	MODEL_HEALTH_RANKS
+};
+
+/* Targets per rank, for summaries. */
+struct model_health_counts {
+	int n[MODEL_HEALTH_RANKS];
+	int breakers_open; /* breaker open, half-open or forced open */
+};
+
+/* Zero the model (no health targets). */
 void model_init(struct model *m);
 void model_touch(struct model *m);
+
+/* Make the model hold n health targets (0..MODEL_HEALTH_MAX): entries kept
+ * up to n, new ones zeroed. 0, or -EINVAL / -ENOMEM (the model unchanged). */
+int model_health_resize(struct model *m, int n);
+/* Release the health array; n_health becomes 0. */
+void model_health_free(struct model *m);
+/* Make dst (initialised by model_init, or a previous copy) a snapshot of
+ * src with its own health array, so later changes to src do not show in
+ * it (a struct copy would share the array). 0, or -ENOMEM with dst's
+ * health array unchanged. Release dst's array with model_health_free. */
+int model_copy(struct model *dst, const struct model *src);
+
+enum model_health_rank model_health_rank(const struct model_health *h);
+const char *model_health_rank_name(enum model_health_rank r);
+void model_health_count(const struct model *m, struct model_health_counts *c);
+/* The indices of the (at most max) targets that most need attention:
+ * highest rank first, then most consecutive failures, then config order.
+ * Passing targets are included last, so out also serves as a display
+ * order. Returns how many were written (0 when out of memory). O(n log n). */
+size_t model_health_worst(const struct model *m, int *out, size_t max);
 const char *model_avail_name(enum model_avail a);
 const char *model_verdict_name(enum model_verdict v);
 const char *model_step_status_name(enum model_step_status s);

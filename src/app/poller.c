@@ -11,8 +11,10 @@
 #include "breaker.h"
 #include "bulkhead.h"
 #include "corrid.h"
+#include "hash.h"
 #include "health.h"
 #include "http.h"
+#include "ixtab.h"
 #include "log.h"
 #include "pgconn.h"
 #include "probe_pg.h"
@@ -21,6 +23,26 @@
 #include "ratewin.h"
 #include "strutil.h"
 #include "units.h"
+
+_Static_assert(MODEL_HEALTH_MAX >= CONFIG_HEALTH_MAX, "every configured target has a model entry");
+
+/* The first rounds are spread over a quarter interval, or over this much
+ * per target when that is longer (never over more than one interval), so
+ * a thousand targets do not start in one burst. */
+#define POLLER_SPREAD_PER_TARGET_MS 2
+/* Change notifications are batched: at most one per this period. Each
+ * one makes the application re-read the whole model (incident rules over
+ * every target), which with a thousand targets answering 500 times a
+ * second cost more than the polling itself. One frame at the default
+ * max_fps. */
+#define POLLER_CHANGE_BATCH_MS 100
+/* Rounds fire on a grid of this many milliseconds (a round is at most
+ * this late against its schedule): targets due within one grain share a
+ * wake-up of the loop instead of waking it one by one, which with a
+ * thousand targets was a tenth of the polling's CPU. */
+#define POLLER_TICK_GRAIN_MS 10
+/* Seed of the target-name index (names come from the operator's file). */
+#define POLLER_NAME_SEED 0x706f6c6c6572ULL
 
 enum target_kind { TARGET_PG, TARGET_PGMQ, TARGET_QF, TARGET_HEALTH };
 
@@ -32,6 +54,7 @@ struct target {
 	struct model_probe *probe; /* head in the model */
 	int64_t interval_ms;
 	int64_t timeout_ms;
+	int64_t due_ms;	  /* when the next scheduled round is due (loop time) */
 	uv_timer_t tick;  /* the schedule */
 	uv_timer_t retry; /* backoff sleep */
 	uv_timer_t brk;	  /* breaker deadlines: open -> half-open, expiries */
@@ -62,11 +85,14 @@ struct poller {
 	char last_pg_reason[MODEL_TEXT_MAX];
 	int ntargets;
 	struct target *targets;
+	struct ixtab *by_name; /* target name -> index in targets */
 	int once_pending;
 	poller_cb once_done;
 	void *once_ctx;
 	poller_cb change_cb;
 	void *change_ctx;
+	uv_timer_t change_timer; /* delivers a batch of changes */
+	bool change_pending;
 	poller_notify_cb notify_cb;
 	void *notify_ctx;
 	poller_connected_cb connected_cb;
@@ -86,11 +112,24 @@ static int64_t now_ms(const struct poller *p)
 	return (int64_t)uv_now(p->loop);
 }
 
+static void on_change_timer(uv_timer_t *h)
+{
+	struct poller *p = h->data;
+	p->change_pending = false;
+	if (p->change_cb && !p->closing)
+		p->change_cb(p, p->change_ctx);
+}
+
+/* The model is current at once (its generation moves); the observer
+ * hears about it within POLLER_CHANGE_BATCH_MS, once for every change
+ * made meanwhile. */
 static void changed(struct poller *p)
 {
 	model_touch(p->m);
-	if (p->change_cb)
-		p->change_cb(p, p->change_ctx);
+	if (!p->change_cb || p->change_pending || p->closing)
+		return;
+	p->change_pending = true;
+	uv_timer_start(&p->change_timer, on_change_timer, POLLER_CHANGE_BATCH_MS, 0);
 }
 
 /* --- breakers --------------------------------------------------------- */
@@ -195,7 +234,9 @@ static void outcome(struct target *t, bool ok, bool counts, struct errclass_verd
 		(void)ratewin_record(p->m->rates, key, now, ok ? 0 : 1, 1);
 	}
 	breaker_record(t->br, now, &t->permit,
-		       !counts ? BREAKER_IGNORED : ok ? BREAKER_SUCCESS : BREAKER_FAILURE,
+		       !counts ? BREAKER_IGNORED
+		       : ok    ? BREAKER_SUCCESS
+			       : BREAKER_FAILURE,
 		       now - t->started_ms);
 	bulkhead_release(t->bh, &next_ticket);
 	arm_breaker_timer(t);
@@ -286,11 +327,11 @@ static int start_probe(struct target *t)
 	case TARGET_HEALTH: {
 		const struct config_health *hc = &cfg->health[t->health_index];
 		struct http_request req = {
-			.url = hc->url,
-			.connect_timeout_ms = hc->connect_timeout_ms,
-			.total_timeout_ms = hc->timeout_ms,
-			.max_body = (size_t)hc->max_body,
-			.tls_insecure = !hc->tls_verify,
+		    .url = hc->url,
+		    .connect_timeout_ms = hc->connect_timeout_ms,
+		    .total_timeout_ms = hc->timeout_ms,
+		    .max_body = (size_t)hc->max_body,
+		    .tls_insecure = !hc->tls_verify,
 		};
 		struct ov_error err = {0};
 		int rc = http_get(p->http, &req, health_done, t, NULL, &err);
@@ -323,9 +364,17 @@ static void attempt(struct target *t)
 		bulkhead_release(t->bh, &ticket);
 		breaker_snapshot(t->br, now, &s);
 		t->probe->avail = MODEL_SKIPPED;
-		strutil_copy(t->probe->error, sizeof(t->probe->error),
-			     s.state == BREAKER_FORCED_OPEN ? "breaker forced open by operator"
-							    : "breaker open: target not contacted");
+		/* Keep why it failed: "breaker open" alone would hide "too many
+		 * clients" or "password authentication failed" from the operator. */
+		if (s.state == BREAKER_FORCED_OPEN) {
+			strutil_copy(t->probe->error, sizeof(t->probe->error),
+				     "breaker forced open by operator");
+		} else if (strncmp(t->probe->error, "breaker open", 12) != 0) {
+			char prev[MODEL_TEXT_MAX - 32];
+			strutil_copy(prev, sizeof(prev), t->probe->error);
+			snprintf(t->probe->error, sizeof(t->probe->error), "breaker open; last error: %s",
+				 prev[0] ? prev : "none recorded");
+		}
 		t->probe->updated_ms = now;
 		arm_breaker_timer(t);
 		finish_round(t);
@@ -369,6 +418,17 @@ static void begin_round(struct target *t, bool once)
 	attempt(t);
 }
 
+static void on_tick(uv_timer_t *h);
+
+/* Wake at the first grid point at or after the due time (the due time
+ * itself stays exact, so the rounding never accumulates). */
+static void arm_tick(struct target *t, int64_t now)
+{
+	int64_t at =
+	    (t->due_ms + POLLER_TICK_GRAIN_MS - 1) / POLLER_TICK_GRAIN_MS * POLLER_TICK_GRAIN_MS;
+	uv_timer_start(&t->tick, on_tick, (uint64_t)(at > now ? at - now : 0), 0);
+}
+
 static void on_tick(uv_timer_t *h)
 {
 	struct target *t = h->data;
@@ -376,8 +436,16 @@ static void on_tick(uv_timer_t *h)
 	/* Jitter spreads targets that share an interval, so they never pulse. */
 	double j = p->cfg->overseer.jitter_pct / 100.0;
 	double f = 1.0 + j * (2.0 * ov_rng_unit(&p->rng) - 1.0);
+	int64_t now = now_ms(p);
 
-	uv_timer_start(&t->tick, on_tick, (uint64_t)((double)t->interval_ms * f), 0);
+	/* The next round is due one interval after this one was due, not after
+	 * this callback ran: a late tick (a busy loop) does not push every
+	 * later round back. After a stall of a whole interval (a suspended
+	 * machine) the schedule restarts from now instead of catching up. */
+	t->due_ms += (int64_t)((double)t->interval_ms * f);
+	if (t->due_ms <= now)
+		t->due_ms = now + (int64_t)((double)t->interval_ms * f);
+	arm_tick(t, now);
 	begin_round(t, false);
 }
 
@@ -445,6 +513,12 @@ static void on_pg_notice(struct pgconn *c, const char *severity, const char *mes
 
 /* --- construction ----------------------------------------------------- */
 
+static bool target_named(const void *ctx, uint32_t ix, const void *key)
+{
+	const struct poller *p = ctx;
+	return strcmp(p->targets[ix].name, key) == 0;
+}
+
 static int target_init(struct poller *p, struct target *t, enum target_kind kind, int index,
 		       const char *name, struct model_probe *probe, int64_t interval_ms,
 		       int64_t timeout_ms, struct ov_error *err)
@@ -475,6 +549,12 @@ static int target_init(struct poller *p, struct target *t, enum target_kind kind
 	uv_timer_init(p->loop, &t->retry);
 	uv_timer_init(p->loop, &t->brk);
 	t->tick.data = t->retry.data = t->brk.data = t;
+	/* Names are unique (the config refuses duplicates, and "postgres",
+	 * "pgmq", "quantumflow" are distinct): the slot found is empty. */
+	size_t pos;
+	uint64_t hash = hash_bytes(POLLER_NAME_SEED, t->name, strlen(t->name));
+	if (ixtab_find(p->by_name, hash, target_named, p, t->name, &pos) == IXTAB_NONE)
+		ixtab_put(p->by_name, pos, hash, (uint32_t)p->ntargets);
 	p->ntargets++;
 	return 0;
 }
@@ -495,8 +575,16 @@ static void free_targets(struct poller *p)
 		backoff_budget_free(p->targets[i].budget);
 	}
 	free(p->targets);
+	ixtab_free(p->by_name);
 	probe_pg_free(p->probe_pg);
 	free(p);
+}
+
+/* poller_new failed before any handle was made: undo it. */
+static void abandon(struct poller *p)
+{
+	model_health_free(p->m);
+	free_targets(p);
 }
 
 struct poller *poller_new(uv_loop_t *loop, const struct ov_config *cfg, struct model *m,
@@ -517,47 +605,49 @@ struct poller *poller_new(uv_loop_t *loop, const struct ov_config *cfg, struct m
 	else
 		ov_splitmix_init(&p->rng, &p->sm, seed_from_kernel());
 	p->targets = calloc((size_t)(3 + cfg->n_health), sizeof(struct target));
+	p->by_name = ixtab_new((size_t)(3 + cfg->n_health));
 	p->probe_pg = probe_pg_new();
-	if (!p->targets || !p->probe_pg) {
+	if (!p->targets || !p->by_name || !p->probe_pg ||
+	    model_health_resize(m, cfg->n_health) < 0) {
 		ov_error_set(err, ENOMEM, "out of memory (poller)");
-		free(p->targets);
-		probe_pg_free(p->probe_pg);
-		free(p);
+		abandon(p);
 		return NULL;
 	}
 
 	struct pgconn_opts po = {
-		.connect_timeout_ms = cfg->postgres.connect_timeout_ms,
-		.statement_timeout_ms = cfg->postgres.statement_timeout_ms,
-		.query_timeout_ms = cfg->postgres.statement_timeout_ms + 1000,
-		.rng = &p->rng,
+	    .connect_timeout_ms = cfg->postgres.connect_timeout_ms,
+	    .statement_timeout_ms = cfg->postgres.statement_timeout_ms,
+	    .query_timeout_ms = cfg->postgres.statement_timeout_ms + 1000,
+	    .rng = &p->rng,
 	};
-	struct pgconn_callbacks cbs = {
-		.on_state = on_pg_state,
-		.on_connected = on_pg_connected,
-		.on_notify = on_pg_notify,
-		.on_notice = on_pg_notice,
-		.ctx = p};
+	struct pgconn_callbacks cbs = {.on_state = on_pg_state,
+				       .on_connected = on_pg_connected,
+				       .on_notify = on_pg_notify,
+				       .on_notice = on_pg_notice,
+				       .ctx = p};
 	p->pg = pgconn_new(loop, cfg->postgres.conninfo, &po, &cbs, err);
 	if (!p->pg) {
-		free_targets(p);
+		abandon(p);
 		return NULL;
 	}
 	p->http = http_new(loop, err);
 	if (!p->http) {
 		pgconn_close(p->pg, NULL);
-		free_targets(p);
+		abandon(p);
 		return NULL;
 	}
 
+	/* From here on, failures go through poller_close, which closes it. */
+	uv_timer_init(loop, &p->change_timer);
+	p->change_timer.data = p;
 	pg_interval = config_interval_ms(cfg, cfg->postgres.interval_ms);
-	m->n_health = cfg->n_health < MODEL_HEALTH_MAX ? cfg->n_health : MODEL_HEALTH_MAX;
 	strutil_copy(m->qf.schema, sizeof(m->qf.schema), cfg->postgres.quantumflow_schema);
 	int rc = target_init(p, &p->targets[0], TARGET_PG, -1, POLLER_TARGET_PG, &m->pg.probe,
 			     pg_interval, cfg->postgres.statement_timeout_ms + 1000, err);
 	if (rc == 0)
-		rc = target_init(p, &p->targets[1], TARGET_PGMQ, -1, POLLER_TARGET_PGMQ, &m->pgmq.probe,
-				 pg_interval, cfg->postgres.statement_timeout_ms + 1000, err);
+		rc = target_init(p, &p->targets[1], TARGET_PGMQ, -1, POLLER_TARGET_PGMQ,
+				 &m->pgmq.probe, pg_interval,
+				 cfg->postgres.statement_timeout_ms + 1000, err);
 	if (rc == 0)
 		rc = target_init(p, &p->targets[2], TARGET_QF, -1, POLLER_TARGET_QF, &m->qf.probe,
 				 pg_interval, cfg->postgres.statement_timeout_ms + 1000, err);
@@ -579,11 +669,16 @@ struct poller *poller_new(uv_loop_t *loop, const struct ov_config *cfg, struct m
 
 int poller_start(struct poller *p)
 {
+	int64_t now = now_ms(p);
 	for (int i = 0; i < p->ntargets; i++) {
 		struct target *t = &p->targets[i];
-		/* The first rounds are spread over one interval, not all at once. */
-		uint64_t first = ov_rng_below(&p->rng, (uint64_t)t->interval_ms / 4 + 1);
-		uv_timer_start(&t->tick, on_tick, first, 0);
+		int64_t spread = t->interval_ms / 4;
+		int64_t per_target = (int64_t)p->ntargets * POLLER_SPREAD_PER_TARGET_MS;
+		if (per_target > spread)
+			spread = per_target < t->interval_ms ? per_target : t->interval_ms;
+		uint64_t first = ov_rng_below(&p->rng, (uint64_t)spread + 1);
+		t->due_ms = now + (int64_t)first;
+		arm_tick(t, now);
 	}
 	return 0;
 }
@@ -627,12 +722,13 @@ struct breaker *poller_breaker_at(struct poller *p, size_t i)
 
 static struct target *find_target(struct poller *p, const char *name)
 {
+	size_t pos;
 	if (!name)
 		return NULL;
-	for (int i = 0; i < p->ntargets; i++)
-		if (strcmp(p->targets[i].name, name) == 0)
-			return &p->targets[i];
-	return NULL;
+	/* An index: a re-read of the shared table asks for every target. */
+	uint32_t ix = ixtab_find(p->by_name, hash_bytes(POLLER_NAME_SEED, name, strlen(name)),
+				 target_named, p, name, &pos);
+	return ix == IXTAB_NONE ? NULL : &p->targets[ix];
 }
 
 struct breaker *poller_breaker(struct poller *p, const char *name)
@@ -680,6 +776,8 @@ static void maybe_free(struct poller *p)
 {
 	if (p->closing_handles > 0)
 		return;
+	/* Before the callback: the model may be freed with its owner there. */
+	model_health_free(p->m);
 	if (p->close_cb)
 		p->close_cb(p, p->close_ctx);
 	free_targets(p);
@@ -689,6 +787,13 @@ static void on_handle_closed(uv_handle_t *h)
 {
 	struct target *t = h->data;
 	struct poller *p = t->p;
+	p->closing_handles--;
+	maybe_free(p);
+}
+
+static void on_change_timer_closed(uv_handle_t *h)
+{
+	struct poller *p = h->data;
 	p->closing_handles--;
 	maybe_free(p);
 }
@@ -718,6 +823,8 @@ void poller_close(struct poller *p, poller_cb cb, void *ctx)
 	p->close_ctx = ctx;
 	p->once_done = NULL;
 	p->closing_handles = 1; /* held until this function has queued every close */
+	p->closing_handles++;
+	uv_close((uv_handle_t *)&p->change_timer, on_change_timer_closed);
 	for (int i = 0; i < p->ntargets; i++) {
 		struct target *t = &p->targets[i];
 		uv_handle_t *hs[] = {(uv_handle_t *)&t->tick, (uv_handle_t *)&t->retry,

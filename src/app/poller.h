@@ -23,11 +23,18 @@ struct pgconn;
 
 typedef void (*poller_cb)(struct poller *p, void *ctx);
 
-/* cfg and m must outlive the poller; rng may be NULL (seeded from getrandom). */
+/* cfg and m must outlive the poller; rng may be NULL (seeded from getrandom).
+ * The poller sizes m's health array to cfg's [health] targets (up to
+ * CONFIG_HEALTH_MAX) and releases it (n_health 0) when it is closed, just
+ * before poller_close's callback. */
 struct poller *poller_new(uv_loop_t *loop, const struct ov_config *cfg, struct model *m,
 			  const struct ov_rng *rng, struct ov_error *err);
 
-/* Schedule every target at its interval (first runs spread over one interval). */
+/* Schedule every target at its interval: the first rounds are spread over
+ * a quarter interval (2 ms per target when that is longer, at most one
+ * interval); each later round is due one interval (with jitter) after the
+ * previous one was due, so lateness never accumulates. Rounds start on a
+ * 10 ms grid, so targets due close together share one wake-up. */
 int poller_start(struct poller *p);
 
 /* Probe every target once, concurrently; `done` runs when each has a final
@@ -40,8 +47,8 @@ struct pgconn *poller_pgconn(struct poller *p);
 /* LISTEN consumers (task ingestion, shared breakers) hook the shared
  * connection here: every notification, and every (re)connect so they can
  * resynchronise what they missed while it was down. */
-typedef void (*poller_notify_cb)(const char *channel, const char *payload, size_t len,
-				 int be_pid, void *ctx);
+typedef void (*poller_notify_cb)(const char *channel, const char *payload, size_t len, int be_pid,
+				 void *ctx);
 typedef void (*poller_connected_cb)(struct pgconn *c, void *ctx);
 void poller_on_notify(struct poller *p, poller_notify_cb cb, void *ctx);
 void poller_on_connected(struct poller *p, poller_connected_cb cb, void *ctx);
@@ -64,7 +71,9 @@ void poller_on_breaker_event(struct poller *p, poller_breaker_cb cb, void *ctx);
  * breaker timer and, if it may be probed now, probe it. */
 void poller_breaker_changed(struct poller *p, const char *name);
 
-/* Notified after every model change (the UI marks itself dirty). */
+/* Notified after model changes (the UI marks itself dirty, incident rules
+ * run): batched, once within 100 ms of the first change, for every change
+ * made meanwhile. The model itself is always current. */
 void poller_on_change(struct poller *p, poller_cb cb, void *ctx);
 
 /* Stop everything and close every handle; cb runs when all is closed, then

@@ -37,8 +37,9 @@ struct parse_ctx {
 	void *entry;
 	int sec_line;
 	char label[LABEL_MAX];
-	int key_line[KEYS_PER_SECTION_MAX]; /* where each key was set; 0 unset */
-	int single_line[SEC_COUNT];	    /* header line of unnamed sections */
+	int key_line[KEYS_PER_SECTION_MAX];    /* where each key was set; 0 unset */
+	int single_line[SEC_COUNT];	       /* header line of unnamed sections */
+	struct config_names *names[SEC_COUNT]; /* named sections seen; made on first use */
 };
 
 static int fail(struct parse_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -204,14 +205,24 @@ static int parse_header(struct parse_ctx *ctx, const char *line)
 		char nbuf[CONFIG_NAME_MAX];
 		memcpy(nbuf, name, nlen);
 		nbuf[nlen] = '\0';
-		const struct named_head *dup = config_find_named(ctx->cfg, si, nbuf);
-		if (dup)
-			return fail(ctx, "duplicate section [%s \"%s\"] (first on line %d)",
-				    sec->kind, nbuf, dup->line);
+		/* An index, not a scan: thousands of [health] sections would
+		 * otherwise cost a quadratic number of comparisons. */
+		if (!ctx->names[si] && !(ctx->names[si] = config_names_new((size_t)sec->max)))
+			return fail(ctx, "out of memory");
 		int *count = config_section_count(ctx->cfg, sec);
-		if (*count >= sec->max)
+		int dup = config_names_add(ctx->names[si], ctx->cfg, sec, nbuf, *count);
+		if (dup >= 0)
+			return fail(
+			    ctx, "duplicate section [%s \"%s\"] (first on line %d)", sec->kind,
+			    nbuf,
+			    ((const struct named_head *)config_section_entry(ctx->cfg, sec, dup))
+				->line);
+		int rc;
+		ctx->entry = config_section_append(ctx->cfg, sec, &rc);
+		if (!ctx->entry && rc == -ENOSPC)
 			return fail(ctx, "too many [%s] sections (max %d)", sec->kind, sec->max);
-		ctx->entry = config_section_entry(ctx->cfg, sec, (*count)++);
+		if (!ctx->entry)
+			return fail(ctx, "out of memory");
 		sec->defaults(ctx->entry);
 		struct named_head *head = ctx->entry;
 		memcpy(head->name, nbuf, nlen + 1);
@@ -594,6 +605,8 @@ int config_load_string(struct ov_config *cfg, const char *text, size_t len, cons
 	}
 	if (!ctx.failed)
 		close_section(&ctx);
+	for (size_t i = 0; i < SEC_COUNT; i++)
+		config_names_free(ctx.names[i]);
 	if (ctx.failed) {
 		config_defaults(cfg);
 		return err ? err->code : -EINVAL;

@@ -2,7 +2,11 @@
  *
  * `struct ov_config` is plain data: every section is a struct, named
  * sections ([health "api"], [service "pg"], [breaker "llm"], [slo "api"])
- * are bounded arrays. Durations are int64_t milliseconds (`_ms`), sizes
+ * are bounded arrays. [health] sections, which may number in the
+ * thousands, live in a heap array that grows as they are read (bounded by
+ * CONFIG_HEALTH_MAX), so a config with a few targets stays small: make and
+ * release configs with config_new()/config_free(), compare them with
+ * config_equal(). Durations are int64_t milliseconds (`_ms`), sizes
  * uint64_t bytes, percentages doubles in 0..100 (`_pct`).
  *
  * Loading stops at the first error and reports it precisely, as
@@ -32,10 +36,10 @@
 #define CONFIG_HEADER_MAX 256  /* one "Name: value" HTTP header */
 
 /* Element counts. */
-#define CONFIG_CHANNELS_MAX 8 /* LISTEN channels */
-#define CONFIG_HEADERS_MAX 8  /* extra headers per health check */
-#define CONFIG_STATUS_MAX 8   /* expected status codes or classes per check */
-#define CONFIG_HEALTH_MAX 64
+#define CONFIG_CHANNELS_MAX 8  /* LISTEN channels */
+#define CONFIG_HEADERS_MAX 8   /* extra headers per health check */
+#define CONFIG_STATUS_MAX 8    /* expected status codes or classes per check */
+#define CONFIG_HEALTH_MAX 4096 /* [health] sections; heap array, grown on demand */
 #define CONFIG_SERVICE_MAX 32
 #define CONFIG_BREAKER_MAX 64
 #define CONFIG_SLO_MAX 64
@@ -149,13 +153,15 @@ struct config_slo {
 	int64_t window_ms; /* 30d */
 };
 
-/* About 300 KiB: prefer config_new() to a stack variable. */
+/* About 200 KiB plus ~3.3 KiB per [health] section: use config_new(),
+ * never a stack variable or a struct copy (health points to the heap). */
 struct ov_config {
 	char source[CONFIG_PATH_MAX]; /* file the values came from; "" none */
 	struct config_overseer overseer;
 	struct config_postgres postgres;
 	int n_health;
-	struct config_health health[CONFIG_HEALTH_MAX];
+	int cap_health;		      /* entries allocated at health */
+	struct config_health *health; /* n_health entries; NULL while none */
 	int n_service;
 	struct config_service service[CONFIG_SERVICE_MAX];
 	int n_breaker;
@@ -167,8 +173,17 @@ struct ov_config {
 /* A zeroed config with the built-in defaults; NULL when out of memory. */
 struct ov_config *config_new(void);
 void config_free(struct ov_config *cfg);
-/* Reset every field to the built-in defaults (no named sections). */
+/* Reset every field of a config_new() config to the built-in defaults (no
+ * named sections; the health array is released). */
 void config_defaults(struct ov_config *cfg);
+/* Append a [health] entry named name with the built-in defaults (line 0),
+ * for callers that build a config in code. NULL with err set when name is
+ * empty or too long, already taken, CONFIG_HEALTH_MAX is reached, or memory
+ * runs out. */
+struct config_health *config_add_health(struct ov_config *cfg, const char *name,
+					struct ov_error *err);
+/* Same values (the health arrays compared by content, not by address). */
+bool config_equal(const struct ov_config *a, const struct ov_config *b);
 
 /* The file to read: explicit_path when given, else
  * $XDG_CONFIG_HOME/overseer/config.ini ($HOME/.config when unset) if it

@@ -80,7 +80,7 @@ struct section_def {
 	bool named;
 	const struct key_def *keys;
 	size_t nkeys;
-	size_t off;	   /* the struct, or the array of named entries */
+	size_t off;	   /* the struct, the array of named entries or (heap) its pointer */
 	size_t count_off;  /* named: entry count */
 	size_t entry_size; /* named */
 	int max;	   /* named */
@@ -88,6 +88,8 @@ struct section_def {
 	check_fn check;
 	const char *help;
 	const char *example; /* instance name in the default file */
+	bool heap;	     /* named: off holds a pointer to an array grown on demand */
+	size_t cap_off;	     /* heap: entries allocated */
 };
 
 extern const struct section_def config_sections[SEC_COUNT];
@@ -95,6 +97,22 @@ extern const struct section_def config_sections[SEC_COUNT];
 /* Entry i of a section (0 for unnamed ones), and the count of a named one. */
 void *config_section_entry(struct ov_config *cfg, const struct section_def *sec, int i);
 int *config_section_count(struct ov_config *cfg, const struct section_def *sec);
+/* Make room for one more entry of a named section and count it: the new
+ * entry (zeroed, not yet defaulted), or NULL when the section is at its
+ * max (-ENOSPC in *rc) or memory runs out (-ENOMEM). Growing a heap
+ * section moves its entries: pointers from config_section_entry() die. */
+void *config_section_append(struct ov_config *cfg, const struct section_def *sec, int *rc);
+
+/* An index of one named section's names, so duplicates are found in O(1)
+ * per entry, not by a scan (thousands of [health] sections). */
+struct config_names;
+struct config_names *config_names_new(size_t max);
+void config_names_free(struct config_names *x);
+/* Record that entry i (which may not exist yet) is called name: -1 when
+ * the name is new, else the index of the earlier entry with that name (and
+ * nothing is recorded). */
+int config_names_add(struct config_names *x, struct ov_config *cfg, const struct section_def *sec,
+		     const char *name, int i);
 /* "[kind]" or "[kind \"name\"]", for messages and the printed file. */
 void config_label_of(const struct section_def *sec, const char *name, char *out, size_t len);
 /* The entry of the named section config_sections[sec_index] called name, or NULL. */

@@ -7,6 +7,13 @@
 #include <string.h>
 
 #include "config_priv.h"
+#include "hash.h"
+#include "ixtab.h"
+
+/* First allocation of a heap section; doubled as entries come. */
+#define HEAP_SECTION_FIRST 8
+/* Seed of the name index's hash (names come from the operator's file). */
+#define NAMES_HASH_SEED 0x6f7665727365ULL
 
 /* Upper bound of a health check's body cap. */
 #define MAX_BODY_LIMIT (64ULL * 1024 * 1024)
@@ -333,7 +340,8 @@ const struct section_def config_sections[SEC_COUNT] = {
 		      "the PostgreSQL server, PGMQ and QuantumFlow", NULL},
     [SEC_HEALTH] = {"health", true, KEYS(health_keys), NAMED(health, n_health, CONFIG_HEALTH_MAX),
 		    health_defaults, check_health,
-		    "an HTTP health endpoint; any number, each named", "api"},
+		    "an HTTP health endpoint; any number, each named", "api", .heap = true,
+		    .cap_off = offsetof(struct ov_config, cap_health)},
     [SEC_SERVICE] = {"service", true, KEYS(service_keys),
 		     NAMED(service, n_service, CONFIG_SERVICE_MAX), service_defaults, check_service,
 		     "a managed local process (PID manager)", "notifier"},
@@ -358,14 +366,96 @@ _Static_assert(sizeof(enum config_ready) == sizeof(int) &&
 		   sizeof(enum config_log_level) == sizeof(int),
 	       "enums must be int-sized");
 
+static char **heap_base(struct ov_config *cfg, const struct section_def *sec)
+{
+	return (char **)(void *)((char *)cfg + sec->off);
+}
+
+static int *heap_cap(struct ov_config *cfg, const struct section_def *sec)
+{
+	return (int *)(void *)((char *)cfg + sec->cap_off);
+}
+
 void *config_section_entry(struct ov_config *cfg, const struct section_def *sec, int i)
 {
-	return (char *)cfg + sec->off + (size_t)i * sec->entry_size;
+	char *base = sec->heap ? *heap_base(cfg, sec) : (char *)cfg + sec->off;
+	return base + (size_t)i * sec->entry_size;
 }
 
 int *config_section_count(struct ov_config *cfg, const struct section_def *sec)
 {
 	return (int *)(void *)((char *)cfg + sec->count_off);
+}
+
+void *config_section_append(struct ov_config *cfg, const struct section_def *sec, int *rc)
+{
+	int *count = config_section_count(cfg, sec);
+
+	*rc = 0;
+	if (*count >= sec->max) {
+		*rc = -ENOSPC;
+		return NULL;
+	}
+	if (sec->heap && *count >= *heap_cap(cfg, sec)) {
+		int cap = *heap_cap(cfg, sec) ? *heap_cap(cfg, sec) * 2 : HEAP_SECTION_FIRST;
+		if (cap > sec->max)
+			cap = sec->max;
+		char *p = realloc(*heap_base(cfg, sec), (size_t)cap * sec->entry_size);
+		if (!p) {
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		*heap_base(cfg, sec) = p;
+		*heap_cap(cfg, sec) = cap;
+	}
+	void *e = config_section_entry(cfg, sec, (*count)++);
+	memset(e, 0, sec->entry_size);
+	return e;
+}
+
+struct config_names {
+	struct ixtab *tab;
+	struct ov_config *cfg; /* of the current call: entries may have moved */
+	const struct section_def *sec;
+};
+
+struct config_names *config_names_new(size_t max)
+{
+	struct config_names *x = calloc(1, sizeof(*x));
+	if (x && !(x->tab = ixtab_new(max))) {
+		free(x);
+		x = NULL;
+	}
+	return x;
+}
+
+void config_names_free(struct config_names *x)
+{
+	if (x)
+		ixtab_free(x->tab);
+	free(x);
+}
+
+static bool names_eq(const void *ctx, uint32_t ix, const void *key)
+{
+	const struct config_names *x = ctx;
+	const struct named_head *h = config_section_entry(x->cfg, x->sec, (int)ix);
+	return strcmp(h->name, key) == 0;
+}
+
+int config_names_add(struct config_names *x, struct ov_config *cfg, const struct section_def *sec,
+		     const char *name, int i)
+{
+	uint64_t hash = hash_bytes(NAMES_HASH_SEED, name, strlen(name));
+	size_t pos;
+
+	x->cfg = cfg;
+	x->sec = sec;
+	uint32_t found = ixtab_find(x->tab, hash, names_eq, x, name, &pos);
+	if (found != IXTAB_NONE)
+		return (int)found;
+	ixtab_put(x->tab, pos, hash, (uint32_t)i);
+	return -1;
 }
 
 void config_label_of(const struct section_def *sec, const char *name, char *out, size_t len)
@@ -378,6 +468,7 @@ void config_label_of(const struct section_def *sec, const char *name, char *out,
 
 void config_defaults(struct ov_config *cfg)
 {
+	free(cfg->health);
 	memset(cfg, 0, sizeof(*cfg));
 	overseer_defaults(&cfg->overseer);
 	postgres_defaults(&cfg->postgres);
@@ -385,7 +476,7 @@ void config_defaults(struct ov_config *cfg)
 
 struct ov_config *config_new(void)
 {
-	struct ov_config *cfg = malloc(sizeof(*cfg));
+	struct ov_config *cfg = calloc(1, sizeof(*cfg));
 	if (cfg)
 		config_defaults(cfg);
 	return cfg;
@@ -393,7 +484,51 @@ struct ov_config *config_new(void)
 
 void config_free(struct ov_config *cfg)
 {
+	if (cfg)
+		free(cfg->health);
 	free(cfg);
+}
+
+struct config_health *config_add_health(struct ov_config *cfg, const char *name,
+					struct ov_error *err)
+{
+	const struct section_def *sec = &config_sections[SEC_HEALTH];
+	size_t len = name ? strlen(name) : 0;
+	int rc;
+
+	if (len == 0 || len >= CONFIG_NAME_MAX) {
+		ov_error_set(err, EINVAL, "health name must be 1 to %d bytes", CONFIG_NAME_MAX - 1);
+		return NULL;
+	}
+	if (config_find_health(cfg, name)) {
+		ov_error_set(err, EEXIST, "duplicate section [health \"%s\"]", name);
+		return NULL;
+	}
+	struct config_health *h = config_section_append(cfg, sec, &rc);
+	if (!h) {
+		if (rc == -ENOSPC)
+			ov_error_set(err, ENOSPC, "too many [health] sections (max %d)", sec->max);
+		else
+			ov_error_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	health_defaults(h);
+	memcpy(h->name, name, len + 1);
+	return h;
+}
+
+/* Every byte but the health array's address and capacity, then the
+ * entries in use. Entries and the struct are zeroed before they are
+ * filled, so padding compares equal too. */
+bool config_equal(const struct ov_config *a, const struct ov_config *b)
+{
+	size_t head = offsetof(struct ov_config, cap_health);
+	size_t tail = offsetof(struct ov_config, health) + sizeof(a->health);
+
+	return memcmp(a, b, head) == 0 &&
+	       memcmp((const char *)a + tail, (const char *)b + tail, sizeof(*a) - tail) == 0 &&
+	       (a->n_health == 0 ||
+		memcmp(a->health, b->health, (size_t)a->n_health * sizeof(*a->health)) == 0);
 }
 
 int64_t config_interval_ms(const struct ov_config *cfg, int64_t own_ms)
@@ -433,6 +568,31 @@ const struct config_slo *config_find_slo(const struct ov_config *cfg, const char
 	return config_find_named(cfg, SEC_SLO, name);
 }
 
+static int validate_named(struct ov_config *c, const struct section_def *sec, int n,
+			  const char *src, struct ov_error *err)
+{
+	char where[CONFIG_PATH_MAX + 16], label[LABEL_MAX];
+	struct config_names *names = n > 1 ? config_names_new((size_t)n) : NULL;
+	int rc = 0;
+
+	if (n > 1 && !names)
+		return ov_error_set(err, ENOMEM, "%s: out of memory", src);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		const struct named_head *h = config_section_entry(c, sec, i);
+		snprintf(where, sizeof(where), h->line > 0 ? "%s:%d" : "%s", src, h->line);
+		config_label_of(sec, h->name, label, sizeof(label));
+		if (h->name[0] == '\0')
+			rc = ov_error_set(err, EINVAL, "%s: [%s] with an empty name", where,
+					  sec->kind);
+		else if (names && config_names_add(names, c, sec, h->name, i) >= 0)
+			rc = ov_error_set(err, EINVAL, "%s: duplicate section %s", where, label);
+		else if (sec->check(h, where, label, err) < 0)
+			rc = err ? err->code : -EINVAL;
+	}
+	config_names_free(names);
+	return rc;
+}
+
 int config_validate(const struct ov_config *cfg, struct ov_error *err)
 {
 	const char *src = cfg->source[0] ? cfg->source : "configuration";
@@ -449,19 +609,9 @@ int config_validate(const struct ov_config *cfg, struct ov_error *err)
 			continue;
 		}
 		int n = *config_section_count(c, sec);
-		for (int i = 0; i < n; i++) {
-			const struct named_head *h = config_section_entry(c, sec, i);
-			snprintf(where, sizeof(where), h->line > 0 ? "%s:%d" : "%s", src, h->line);
-			config_label_of(sec, h->name, label, sizeof(label));
-			if (h->name[0] == '\0')
-				return ov_error_set(err, EINVAL, "%s: [%s] with an empty name",
-						    where, sec->kind);
-			if (config_find_named(cfg, si, h->name) != h)
-				return ov_error_set(err, EINVAL, "%s: duplicate section %s", where,
-						    label);
-			if (sec->check(h, where, label, err) < 0)
-				return err ? err->code : -EINVAL;
-		}
+		int rc = validate_named(c, sec, n, src, err);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -187,6 +187,12 @@ static void xfer_read_info(struct http_xfer *x)
 		x->res.latency_us = (int64_t)total_us;
 }
 
+static bool xfer_connected(struct http_xfer *x)
+{
+	curl_off_t ct = 0;
+	return curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &ct) == CURLE_OK && ct > 0;
+}
+
 static void xfer_complete(struct http_xfer *x, CURLcode rc)
 {
 	struct http_result *r = &x->res;
@@ -204,6 +210,17 @@ static void xfer_complete(struct http_xfer *x, CURLcode rc)
 	} else if (x->oom) {
 		r->curl_code = CURLE_OUT_OF_MEMORY;
 		result_set_error(r, "out of memory buffering the body");
+	} else if ((rc == CURLE_OUT_OF_MEMORY || rc == CURLE_UNSUPPORTED_PROTOCOL) &&
+		   xfer_connected(x)) {
+		/* Once connected these are the peer's doing, not ours or the
+		 * config's: a reply that is not HTTP/1.x, or headers past
+		 * libcurl's 100 KB limit (which libcurl 7.88 calls out of memory). */
+		r->curl_code = (int)rc;
+		result_set_error(r, rc == CURLE_OUT_OF_MEMORY
+					? "response headers too large"
+					: (x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc)));
+		r->verdict = errclass_verdict_of(ERRCLASS_EXTERNAL);
+		return;
 	} else if (rc != CURLE_OK) {
 		r->curl_code = (int)rc;
 		result_set_error(r, x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
@@ -447,6 +464,9 @@ struct http *http_new(uv_loop_t *loop, struct ov_error *err)
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_CONN_CACHE_MAX);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
 	uv_timer_init(loop, &h->curl_timer);
 	uv_timer_init(loop, &h->deliver);
 	h->curl_timer.data = h;

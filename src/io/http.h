@@ -45,6 +45,12 @@
 #define HTTP_TOTAL_TIMEOUT_DEFAULT_MS 5000
 #define HTTP_REDIRECTS_LIMIT 5 /* largest max_redirects a request may ask for */
 #define HTTP_INFLIGHT_MAX 4096 /* concurrent transfers per struct http */
+/* Idle keep-alive connections kept for reuse (CURLMOPT_MAXCONNECTS); the
+ * oldest is closed beyond it. Open connections are not limited, per host
+ * or in total (CURLMOPT_MAX_HOST_CONNECTIONS and _TOTAL_ stay 0): a limit
+ * would make curl queue transfers, and a thousand targets on one host
+ * would wait behind each other inside their own timeouts. */
+#define HTTP_CONN_CACHE_MAX 256
 
 struct http;
 

@@ -46,7 +46,7 @@ static void check_reprint(struct ov_config *cfg)
 	if (back && !config_has_secret(cfg)) {
 		forget_lines(cfg);
 		forget_lines(back);
-		if (memcmp(cfg, back, sizeof(*cfg)) != 0) {
+		if (!config_equal(cfg, back)) {
 			fprintf(stderr, "printed configuration loads differently:\n%s", text);
 			abort();
 		}

@@ -28,6 +28,7 @@
 #define URL_MAX 256
 #define WAIT_MS 20000 /* generous: valgrind runs everything ~20x slower */
 #define CONCURRENT 200
+#define MANY_ONE_HOST 300 /* slow requests to one server at once */
 
 struct fx {
 	uv_loop_t loop;
@@ -488,6 +489,33 @@ static void test_200_concurrent_requests_complete(void **state)
 	free(gs);
 }
 
+/* 300 health targets on one host must not wait for each other: curl is
+ * told not to limit connections per host, so every request to a server
+ * that never answers is on the wire at once, none queued behind another. */
+static void test_many_slow_requests_to_one_host_are_all_on_the_wire(void **state)
+{
+	struct fx *fx = *state;
+	struct got *gs = calloc(MANY_ONE_HOST, sizeof(*gs));
+	uint64_t *ids = calloc(MANY_ONE_HOST, sizeof(*ids));
+	struct httpd_stats st;
+	assert_true(gs && ids);
+	for (size_t i = 0; i < MANY_ONE_HOST; i++)
+		ids[i] = start(fx, "/silent", WAIT_MS, &gs[i]);
+	run_until_stat(fx, stat_requests, MANY_ONE_HOST, &st);
+	assert_int_equal(st.connections, MANY_ONE_HOST);
+	for (size_t i = 0; i < MANY_ONE_HOST; i++)
+		assert_int_equal(gs[i].calls, 0); /* all still waiting, side by side */
+	assert_int_equal(http_in_flight(fx->h), MANY_ONE_HOST);
+	for (size_t i = 0; i < MANY_ONE_HOST; i++)
+		assert_int_equal(http_cancel(fx->h, ids[i]), 0);
+	run_until_done(fx, gs, MANY_ONE_HOST);
+	for (size_t i = 0; i < MANY_ONE_HOST; i++)
+		assert_true(gs[i].res.cancelled);
+	run_until_stat(fx, stat_hangups, MANY_ONE_HOST, &st);
+	free(gs);
+	free(ids);
+}
+
 /* ---- cancel and close -------------------------------------------------- */
 
 static void test_cancel_hangs_up_at_once_and_calls_back_later(void **state)
@@ -747,6 +775,7 @@ int main(void)
 	    FX_TEST(test_trickling_peer_hits_total_timeout),
 	    FX_TEST(test_other_targets_finish_before_silent_timeout),
 	    FX_TEST(test_200_concurrent_requests_complete),
+	    FX_TEST(test_many_slow_requests_to_one_host_are_all_on_the_wire),
 	    FX_TEST(test_cancel_hangs_up_at_once_and_calls_back_later),
 	    FX_TEST(test_cancel_of_unknown_or_finished_id_is_enoent),
 	    FX_TEST(test_close_calls_back_in_flight_transfers_first),

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
+#include <valgrind/valgrind.h>
 
 #include "config.h"
 #include "httpd_test.h"
@@ -24,6 +25,22 @@
 #include "poller.h"
 
 #define WATCHDOG_MS 30000
+
+/* Many targets on one loopback server, each polled on its schedule: every
+ * gap between two results of a target must be the interval within the
+ * slack. Valgrind runs everything ~20x slower, so under it the load is
+ * lighter and the slack half an interval: a skipped round still fails. */
+struct many_plan {
+	int n;
+	int interval_ms, timeout_ms, connect_timeout_ms;
+	int run_ms;		  /* watched for this long */
+	int drain_ms;		  /* then both sides' counts must meet within this */
+	int slack_ms;		  /* |gap - interval| at most */
+	int min_polls, max_polls; /* per target, in run_ms */
+};
+static const struct many_plan many_plan = {300, 1000, 900, 500, 3500, 3000, 50, 3, 4};
+static const struct many_plan many_plan_valgrind = {20, 2000, 1800, 1000, 5000, 6000, 1000, 2, 3};
+#define MANY_SAMPLE_MS 2
 
 struct fx {
 	uv_loop_t loop;
@@ -38,6 +55,17 @@ struct fx {
 	char stopped_cluster[PGTEST_VALUE_MAX]; /* restarted by teardown if set */
 	bool once_done;
 	bool expired;
+	/* many-targets test bookkeeping */
+	const struct many_plan *many_plan;
+	int many_n;
+	int64_t many_start;
+	int64_t *many_last;	    /* when each target's latest result was seen */
+	uint64_t *many_seen;	    /* its polls counter then */
+	uint64_t *many_at_end;	    /* its polls when the run ended */
+	int64_t many_worst_gap_err; /* |gap - interval|, worst over all targets */
+	int64_t many_gaps;
+	int64_t many_skipped; /* results that came two at once (a missed sample) */
+	bool many_ended, many_counts_met;
 	/* breaker test bookkeeping */
 	int phase;
 	int64_t t_open, t_probe, t_closed;
@@ -98,6 +126,9 @@ static int teardown(void **state)
 	if (f->have_db)
 		pgtest_drop_db(f->conninfo);
 	config_free(f->cfg);
+	free(f->many_last);
+	free(f->many_seen);
+	free(f->many_at_end);
 	free(f);
 	return 0;
 }
@@ -207,8 +238,8 @@ static void test_one_poll_classifies_every_target(void **state)
 	/* A hung target delays nobody: every other result was in before the
 	 * silent one's 2 s timeout fired. */
 	int64_t silent_at = health(f, "silent")->probe.updated_ms;
-	const char *others[] = {"pass", "warn", "fail", "e500", "invalid", "html", "big",
-				"refused"};
+	const char *others[] = {"pass",	   "warn", "fail", "e500",
+				"invalid", "html", "big",  "refused"};
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
 		assert_true(health(f, others[i])->probe.updated_ms < silent_at - 1000);
 	assert_true(f->m.pg.probe.updated_ms < silent_at - 1000);
@@ -309,7 +340,6 @@ static void test_pg_rates_appear_after_two_samples(void **state)
 	stop_poller(f);
 }
 
-
 static void on_stop_loop(uv_timer_t *t)
 {
 	uv_stop(t->loop);
@@ -374,18 +404,127 @@ static void test_postgres_down_at_start_then_up(void **state)
 	stop_poller(f);
 }
 
+/* Every MANY_SAMPLE_MS, as a UI would: note each new result per target
+ * and how far its gap from the previous one is from the interval. After
+ * the plan's run_ms, wait for a moment when the server's request count and the
+ * model's poll count agree (no poll lost or made twice). */
+static void on_many_sample(uv_timer_t *t)
+{
+	struct fx *f = t->data;
+	int64_t now = (int64_t)uv_now(&f->loop);
+	uint64_t total = 0;
+
+	for (int i = 0; i < f->many_n; i++) {
+		uint64_t polls = f->m.health[i].probe.polls;
+		total += polls;
+		if (polls == f->many_seen[i] || f->many_ended)
+			continue;
+		if (polls > f->many_seen[i] + 1)
+			f->many_skipped++;
+		if (f->many_seen[i] > 0) {
+			int64_t err = now - f->many_last[i] - f->many_plan->interval_ms;
+			if (err < 0)
+				err = -err;
+			if (err > f->many_worst_gap_err)
+				f->many_worst_gap_err = err;
+			f->many_gaps++;
+		}
+		f->many_last[i] = now;
+		f->many_seen[i] = polls;
+	}
+	if (!f->many_ended && now - f->many_start >= f->many_plan->run_ms) {
+		f->many_ended = true;
+		for (int i = 0; i < f->many_n; i++)
+			f->many_at_end[i] = f->m.health[i].probe.polls;
+	}
+	if (!f->many_ended)
+		return;
+	struct httpd_stats st;
+	httpd_get_stats(f->d, &st);
+	if ((uint64_t)st.requests == total) {
+		f->many_counts_met = true;
+		uv_stop(&f->loop);
+	} else if (now - f->many_start >= f->many_plan->run_ms + f->many_plan->drain_ms) {
+		uv_stop(&f->loop);
+	}
+}
+
+static void test_many_targets_each_polled_on_schedule(void **state)
+{
+	struct fx *f = *state;
+	const struct many_plan *pl = RUNNING_ON_VALGRIND ? &many_plan_valgrind : &many_plan;
+	int n = pl->n;
+	size_t cap = (size_t)n * 160 + 1024, used = 0;
+	char *text = malloc(cap);
+	struct ov_error err = {0};
+
+	assert_non_null(text);
+	used += (size_t)snprintf(text, cap, "[overseer]\njitter = 0%%\n[postgres]\nconninfo = %s\n",
+				 f->conninfo);
+	for (int i = 0; i < n; i++)
+		used += (size_t)snprintf(
+		    text + used, cap - used,
+		    "[health \"t%d\"]\nurl = http://127.0.0.1:%u/pass\n"
+		    "interval = %dms\ntimeout = %dms\nconnect_timeout = %dms\n",
+		    i, httpd_port(f->d), pl->interval_ms, pl->timeout_ms, pl->connect_timeout_ms);
+	int rc = config_load_string(f->cfg, text, used, "many.ini", &err);
+	free(text);
+	if (rc != 0)
+		fail_msg("config: %s", err.msg);
+	assert_int_equal(f->cfg->n_health, n);
+
+	f->many_plan = pl;
+	f->many_n = n;
+	f->many_last = calloc((size_t)n, sizeof(*f->many_last));
+	f->many_seen = calloc((size_t)n, sizeof(*f->many_seen));
+	f->many_at_end = calloc((size_t)n, sizeof(*f->many_at_end));
+	assert_true(f->many_last && f->many_seen && f->many_at_end);
+	start_poller(f);
+	assert_int_equal(f->m.n_health, n);
+	poller_start(f->p);
+	f->many_start = (int64_t)uv_now(&f->loop);
+	uv_timer_start(&f->sample, on_many_sample, MANY_SAMPLE_MS, MANY_SAMPLE_MS);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_false(f->expired);
+	assert_true(f->many_ended);
+
+	/* First rounds are spread over at most one interval, then one round
+	 * per interval, for every target: none starved, none polled extra. */
+	for (int i = 0; i < n; i++) {
+		const struct model_health *h = &f->m.health[i];
+		if (f->many_at_end[i] < (uint64_t)pl->min_polls ||
+		    f->many_at_end[i] > (uint64_t)pl->max_polls)
+			fail_msg("target t%d: %llu polls in %d ms", i,
+				 (unsigned long long)f->many_at_end[i], pl->run_ms);
+		assert_int_equal(h->probe.failures, 0);
+		assert_int_equal(h->probe.avail, MODEL_OK);
+		assert_int_equal(h->status, HEALTH_PASS);
+	}
+	print_message("%d targets: %lld gaps, worst %lld ms off the interval\n", n,
+		      (long long)f->many_gaps, (long long)f->many_worst_gap_err);
+	if (f->many_worst_gap_err > pl->slack_ms)
+		fail_msg("a round came %lld ms off its schedule (slack %d ms)",
+			 (long long)f->many_worst_gap_err, pl->slack_ms);
+	assert_true(f->many_gaps >= (int64_t)(pl->min_polls - 1) * n);
+	assert_int_equal(f->many_skipped, 0);
+	assert_true(f->many_counts_met);
+	stop_poller(f);
+	/* The poller released the model's health array. */
+	assert_int_equal(f->m.n_health, 0);
+	assert_null(f->m.health);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_one_poll_classifies_every_target, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			test_breaker_opens_stops_contact_probes_on_time_and_recovers, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_pg_rates_appear_after_two_samples, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_postgres_down_at_start_then_up, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_one_poll_classifies_every_target, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_breaker_opens_stops_contact_probes_on_time_and_recovers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_rates_appear_after_two_samples, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_postgres_down_at_start_then_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_targets_each_polled_on_schedule, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -498,19 +498,181 @@ static void test_escape_sequence_rejected(void **state)
 			  "mem.ini:2: control character 0x1b in line");
 }
 
-static void test_too_many_sections_rejected(void **state)
+/* n [health] sections "t1".."tn", two lines each, so section i starts on
+ * line 2i - 1. */
+static char *health_sections(int n, size_t *len)
 {
-	(void)state;
-	size_t cap = (CONFIG_HEALTH_MAX + 1) * 64;
+	size_t cap = (size_t)n * 64 + 1;
 	char *text = malloc(cap);
 	assert_non_null(text);
 	size_t used = 0;
-	for (int i = 0; i <= CONFIG_HEALTH_MAX; i++)
-		used += (size_t)snprintf(text + used, cap - used,
-					 "[health \"h%d\"]\nurl = http://x/\n", i);
+	for (int i = 1; i <= n; i++)
+		used +=
+		    (size_t)snprintf(text + used, cap - used,
+				     "[health \"t%d\"]\nurl = http://127.0.0.1:8080/t/%d\n", i, i);
+	*len = used;
+	return text;
+}
+
+static void test_thousand_health_targets_parse(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = health_sections(1000, &len);
 	struct ov_error err = {0};
-	assert_true(config_load_string(cfg, text, used, "many.ini", &err) < 0);
-	assert_string_equal(err.msg, "many.ini:129: too many [health] sections (max 64)");
+	if (config_load_string(cfg, text, len, "many.ini", &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(cfg->n_health, 1000);
+	for (int i = 0; i < 1000; i++) {
+		char name[CONFIG_NAME_MAX], url[CONFIG_URL_MAX];
+		snprintf(name, sizeof(name), "t%d", i + 1);
+		snprintf(url, sizeof(url), "http://127.0.0.1:8080/t/%d", i + 1);
+		assert_string_equal(cfg->health[i].name, name);
+		assert_string_equal(cfg->health[i].url, url);
+		assert_int_equal(cfg->health[i].line, 2 * i + 1);
+		assert_int_equal(cfg->health[i].timeout_ms, 5000);
+	}
+	assert_ptr_equal(config_find_health(cfg, "t777"), &cfg->health[776]);
+	free(text);
+}
+
+static void test_limit_of_health_targets_accepted(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = health_sections(CONFIG_HEALTH_MAX, &len);
+	struct ov_error err = {0};
+	if (config_load_string(cfg, text, len, "max.ini", &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(cfg->n_health, CONFIG_HEALTH_MAX);
+	assert_int_equal(cfg->cap_health, CONFIG_HEALTH_MAX);
+	free(text);
+}
+
+static void test_too_many_sections_rejected(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = health_sections(CONFIG_HEALTH_MAX + 1, &len);
+	struct ov_error err = {0};
+	char want[OV_ERROR_MSG_MAX];
+	assert_true(config_load_string(cfg, text, len, "many.ini", &err) < 0);
+	snprintf(want, sizeof(want), "many.ini:%d: too many [health] sections (max %d)",
+		 2 * CONFIG_HEALTH_MAX + 1, CONFIG_HEALTH_MAX);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(cfg->n_health, 0);
+	free(text);
+}
+
+static void test_few_health_targets_allocate_few_entries(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = health_sections(3, &len);
+	struct ov_error err = {0};
+	assert_int_equal(config_load_string(cfg, text, len, "few.ini", &err), 0);
+	assert_int_equal(cfg->n_health, 3);
+	assert_true(cfg->cap_health >= 3 && cfg->cap_health <= 8);
+	free(text);
+}
+
+static void test_duplicate_among_many_names_first_line(void **state)
+{
+	(void)state;
+	size_t len;
+	char *many = health_sections(900, &len);
+	const char *dup = "[health \"t450\"]\nurl = http://x/\n";
+	char *text = malloc(len + strlen(dup) + 1);
+	assert_non_null(text);
+	memcpy(text, many, len);
+	strcpy(text + len, dup);
+	struct ov_error err = {0};
+	assert_true(config_load_string(cfg, text, strlen(text), "dup.ini", &err) < 0);
+	assert_string_equal(
+	    err.msg, "dup.ini:1801: duplicate section [health \"t450\"] (first on line 899)");
+	free(many);
+	free(text);
+}
+
+static void test_reload_after_many_targets_starts_empty(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = health_sections(100, &len);
+	struct ov_error err = {0};
+	assert_int_equal(config_load_string(cfg, text, len, "a.ini", &err), 0);
+	assert_int_equal(load_text("[health \"x\"]\nurl = http://x/\n", &err), 0);
+	assert_int_equal(cfg->n_health, 1);
+	assert_string_equal(cfg->health[0].name, "x");
+	assert_null(config_find_health(cfg, "t1"));
+	free(text);
+}
+
+static void test_add_health_appends_with_defaults(void **state)
+{
+	(void)state;
+	struct ov_error err = {0};
+	config_defaults(cfg);
+	for (int i = 0; i < 20; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "h%d", i);
+		struct config_health *h = config_add_health(cfg, name, &err);
+		assert_non_null(h);
+		strcpy(h->url, "http://x/");
+	}
+	assert_int_equal(cfg->n_health, 20);
+	assert_string_equal(cfg->health[19].name, "h19");
+	assert_int_equal(cfg->health[0].connect_timeout_ms, 2000);
+	assert_true(cfg->health[7].tls_verify);
+	assert_int_equal(config_validate(cfg, &err), 0);
+}
+
+static void test_add_health_refuses_duplicate_and_bad_name(void **state)
+{
+	(void)state;
+	struct ov_error err = {0};
+	config_defaults(cfg);
+	assert_non_null(config_add_health(cfg, "api", &err));
+	assert_null(config_add_health(cfg, "api", &err));
+	assert_string_equal(err.msg, "duplicate section [health \"api\"]");
+	assert_null(config_add_health(cfg, "", &err));
+	assert_int_equal(err.code, -EINVAL);
+	assert_int_equal(cfg->n_health, 1);
+}
+
+static void test_add_health_refuses_past_limit(void **state)
+{
+	(void)state;
+	struct ov_error err = {0};
+	config_defaults(cfg);
+	for (int i = 0; i < CONFIG_HEALTH_MAX; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "h%d", i);
+		assert_non_null(config_add_health(cfg, name, &err));
+	}
+	assert_null(config_add_health(cfg, "one-more", &err));
+	assert_int_equal(err.code, -ENOSPC);
+	assert_int_equal(cfg->n_health, CONFIG_HEALTH_MAX);
+}
+
+static void test_equal_compares_health_by_content(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = health_sections(40, &len);
+	struct ov_error err = {0};
+	struct ov_config *other = config_new();
+	assert_non_null(other);
+	assert_int_equal(config_load_string(cfg, text, len, "a.ini", &err), 0);
+	assert_int_equal(config_load_string(other, text, len, "a.ini", &err), 0);
+	assert_ptr_not_equal(cfg->health, other->health);
+	assert_true(config_equal(cfg, other));
+	other->health[39].timeout_ms = 4000;
+	assert_false(config_equal(cfg, other));
+	other->health[39].timeout_ms = cfg->health[39].timeout_ms;
+	other->overseer.max_fps = 5;
+	assert_false(config_equal(cfg, other));
+	config_free(other);
 	free(text);
 }
 
@@ -934,7 +1096,7 @@ static void test_print_round_trips_full_config(void **state)
 		fail_msg("%s\n%s", err.msg, text);
 	clear_lines(cfg);
 	clear_lines(back);
-	assert_memory_equal(cfg, back, sizeof(*cfg));
+	assert_true(config_equal(cfg, back));
 	config_free(back);
 	free(text);
 }
@@ -997,7 +1159,7 @@ static void test_has_secret_detects_each_kind(void **state)
 	strcpy(cfg->postgres.conninfo, "host=x password=p");
 	assert_true(config_has_secret(cfg));
 	config_defaults(cfg);
-	cfg->n_health = 1;
+	assert_non_null(config_add_health(cfg, "a", NULL));
 	strcpy(cfg->health[0].url, "http://u:p@h/");
 	assert_true(config_has_secret(cfg));
 	strcpy(cfg->health[0].url, "http://h/");
@@ -1213,6 +1375,15 @@ int main(void)
 	    cmocka_unit_test(test_nul_byte_rejected),
 	    cmocka_unit_test(test_escape_sequence_rejected),
 	    cmocka_unit_test(test_too_many_sections_rejected),
+	    cmocka_unit_test(test_thousand_health_targets_parse),
+	    cmocka_unit_test(test_limit_of_health_targets_accepted),
+	    cmocka_unit_test(test_few_health_targets_allocate_few_entries),
+	    cmocka_unit_test(test_duplicate_among_many_names_first_line),
+	    cmocka_unit_test(test_reload_after_many_targets_starts_empty),
+	    cmocka_unit_test(test_add_health_appends_with_defaults),
+	    cmocka_unit_test(test_add_health_refuses_duplicate_and_bad_name),
+	    cmocka_unit_test(test_add_health_refuses_past_limit),
+	    cmocka_unit_test(test_equal_compares_health_by_content),
 	    cmocka_unit_test(test_too_many_headers_rejected),
 	    cmocka_unit_test(test_bad_section_names_rejected),
 	    cmocka_unit_test(test_bad_identifier_rejected),

@@ -67,7 +67,7 @@ static int setup(void **state)
 	f->inc = new_engine(f->st, NULL);
 	f->m = calloc(1, sizeof(*f->m));
 	model_init(f->m);
-	f->m->n_health = 1;
+	assert_int_equal(model_health_resize(f->m, 1), 0);
 	snprintf(f->m->health[0].name, sizeof(f->m->health[0].name), "api");
 	f->now = T0;
 	*state = f;
@@ -81,6 +81,7 @@ static int teardown(void **state)
 	incidents_free(f->inc);
 	store_close(f->st);
 	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	model_health_free(f->m);
 	free(f->m);
 	free(f);
 	return 0;
@@ -122,7 +123,7 @@ static struct model_probe *api(struct fx *f)
 
 static void add_web(struct fx *f)
 {
-	f->m->n_health = 2;
+	assert_int_equal(model_health_resize(f->m, 2), 0);
 	snprintf(f->m->health[1].name, sizeof(f->m->health[1].name), "web");
 }
 
@@ -786,8 +787,8 @@ static void test_full_queue_keeps_writes_with_their_condition(void **state)
 static void test_conditions_are_tracked_independently(void **state)
 {
 	struct fx *f = *state;
+	add_web(f); /* resizes the model's health array: take pointers after */
 	struct model_probe *web = &f->m->health[1].probe;
-	add_web(f);
 
 	api_down(f);
 	for (int i = 0; i < INCIDENTS_DEFAULT_DOWN_AFTER; i++)
