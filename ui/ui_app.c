@@ -249,8 +249,11 @@ int ui_app_open(struct ui *u, struct ov_error *err)
 	tasks_config_default(&tcfg);
 	tcfg.hash_seed = random_seed();
 	a->m.tasks = tasks_new(&tcfg, err);
-	a->m.rates = ratewin_new(NULL, RATEWIN_DEFAULT_MAX_KEYS, err);
-	a->registry = registry_new(UI_REGISTRY_CAPACITY, err);
+	/* Every health target has its probe key and its breaker, every
+	 * component a registry entry: room for all of them besides the rest. */
+	size_t per_target = (size_t)cfg->n_health + (size_t)cfg->n_breaker + (size_t)cfg->n_service;
+	a->m.rates = ratewin_new(NULL, RATEWIN_DEFAULT_MAX_KEYS + 2 * per_target, err);
+	a->registry = registry_new(UI_REGISTRY_CAPACITY + per_target, err);
 	if (!a->m.tasks || !a->m.rates || !a->registry)
 		return -ENOMEM;
 

@@ -55,7 +55,9 @@ struct sharedbrk;
 /* Rows kept in memory; more are counted in sharedbrk_dropped(). */
 #define SHAREDBRK_ROWS_MAX 1024
 /* Breakers of this console (3 PostgreSQL targets + CONFIG_HEALTH_MAX fit). */
-#define SHAREDBRK_OWN_MAX 128
+/* Breakers one console registers: one per health target (up to
+ * CONFIG_HEALTH_MAX 4096) and per [breaker] section, plus PostgreSQL's. */
+#define SHAREDBRK_OWN_MAX 4400
 /* Text bounds, NUL included; the SQL CHECKs allow one byte less. */
 #define SHAREDBRK_NAME_MAX BREAKER_NAME_MAX
 #define SHAREDBRK_OWNER_MAX 64
