@@ -334,24 +334,25 @@ static int check_slo(const void *e, const char *where, const char *label, struct
  * name a section by its index. */
 const struct section_def config_sections[SEC_COUNT] = {
     [SEC_OVERSEER] = {"overseer", false, KEYS(overseer_keys), offsetof(struct ov_config, overseer),
-		      0, 0, 0, overseer_defaults, check_overseer, "the console itself", NULL},
+		      0, 0, 0, overseer_defaults, check_overseer, "the console itself", NULL,
+		      .heap = false},
     [SEC_POSTGRES] = {"postgres", false, KEYS(postgres_keys), offsetof(struct ov_config, postgres),
 		      0, 0, 0, postgres_defaults, check_postgres,
-		      "the PostgreSQL server, PGMQ and QuantumFlow", NULL},
+		      "the PostgreSQL server, PGMQ and QuantumFlow", NULL, .heap = false},
     [SEC_HEALTH] = {"health", true, KEYS(health_keys), NAMED(health, n_health, CONFIG_HEALTH_MAX),
 		    health_defaults, check_health,
 		    "an HTTP health endpoint; any number, each named", "api", .heap = true,
 		    .cap_off = offsetof(struct ov_config, cap_health)},
     [SEC_SERVICE] = {"service", true, KEYS(service_keys),
 		     NAMED(service, n_service, CONFIG_SERVICE_MAX), service_defaults, check_service,
-		     "a managed local process (PID manager)", "notifier"},
+		     "a managed local process (PID manager)", "notifier", .heap = false},
     [SEC_BREAKER] = {"breaker", true, KEYS(breaker_keys),
 		     NAMED(breaker, n_breaker, CONFIG_BREAKER_MAX), breaker_defaults, check_breaker,
 		     "thresholds of a named circuit breaker (defaults apply otherwise)",
-		     "llm-provider"},
+		     "llm-provider", .heap = false},
     [SEC_SLO] = {"slo", true, KEYS(slo_keys), NAMED(slo, n_slo, CONFIG_SLO_MAX), slo_defaults,
 		 check_slo, "an objective for the error rate of a key: enables burn-rate alerts",
-		 "api"},
+		 "api", .heap = false},
 };
 
 #define FEW_KEYS(k) _Static_assert(OV_ARRAY_LEN(k) <= KEYS_PER_SECTION_MAX, "too many keys")
