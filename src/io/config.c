@@ -550,6 +550,15 @@ static int on_pair(void *user, const char *section, const char *name, const char
 		     ctx->key_line[ki]);
 		return 0;
 	}
+	/* "key =;note" gives ";note" (inih takes ';' as a comment only after
+	 * a space): no value can be written back that way, so say so. */
+	if (value[0] == ';' || value[0] == '#') {
+		fail(ctx,
+		     "value of '%s' starts with '%c', which starts a comment: remove it, or put a "
+		     "space before it to make the rest a comment",
+		     name, value[0]);
+		return 0;
+	}
 	ctx->key_line[ki] = ctx->lineno;
 	return set_value(ctx, k, value) < 0 ? 0 : 1;
 }

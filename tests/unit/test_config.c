@@ -482,6 +482,20 @@ static void test_unknown_key_hint_ignores_case(void **state)
 			  "unknown key 'Interval' in [overseer] (did you mean 'interval'?)");
 }
 
+/* Found by fuzz_config: "theme =;x" loaded as theme ";x", which the
+ * printed configuration ("theme = ;x") reads back as a comment. */
+static void test_value_starting_with_a_comment_character_is_refused(void **state)
+{
+	(void)state;
+	assert_load_error("[overseer]\ntheme =; Every section\n",
+			  "mem.ini:2: value of 'theme' starts with ';', which starts a comment");
+	assert_load_error("[overseer]\ntheme =#dark\n",
+			  "mem.ini:2: value of 'theme' starts with '#', which starts a comment");
+	struct ov_error err = {0};
+	assert_int_equal(load_text("[overseer]\ntheme = dark ; a comment\n", &err), 0);
+	assert_string_equal(cfg->overseer.theme, "dark");
+}
+
 static void test_nul_byte_rejected(void **state)
 {
 	(void)state;
@@ -1372,6 +1386,7 @@ int main(void)
 	    cmocka_unit_test(test_first_error_wins),
 	    cmocka_unit_test(test_unknown_key_without_close_match_has_no_hint),
 	    cmocka_unit_test(test_unknown_key_hint_ignores_case),
+	    cmocka_unit_test(test_value_starting_with_a_comment_character_is_refused),
 	    cmocka_unit_test(test_nul_byte_rejected),
 	    cmocka_unit_test(test_escape_sequence_rejected),
 	    cmocka_unit_test(test_too_many_sections_rejected),
