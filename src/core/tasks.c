@@ -7,9 +7,13 @@
  * Attempt-scoped fields (step, attempt_started_at) restart when a higher
  * attempt is first seen; events of lower attempts never touch them again.
  *
- * All memory is allocated in tasks_new: a slab of task records, two LRU lists
- * (active, finished) threaded through it, index tables (ixtab.h) for ids,
- * agents and tombstones, and per-agent histograms (hist.h). */
+ * Everything is reserved in tasks_new: a slab of compact task records, two
+ * LRU lists (active, finished) threaded through it, side pools (timeline
+ * overflow, errors, correlation ids: at most one of each per record, so they
+ * cannot run out), a refcounted string table, index tables (ixtab.h) for
+ * ids, strings, agents and tombstones, and per-agent histograms (hist.h).
+ * Pools hand out never-used elements in order, so pages are touched only as
+ * the table fills. The public struct tasks_task is assembled on demand. */
 #include "tasks.h"
 
 #include <errno.h>
@@ -23,6 +27,11 @@
 
 #define NIL IXTAB_NONE /* no record: also ends the LRU lists */
 #define RANK_TERMINAL 3
+#define TL_MORE (TASKS_TIMELINE_MAX - TASKS_TIMELINE_INLINE)
+#define STR_MAX 64  /* longest interned string with its NUL: agent, step, class */
+#define STR_EMPTY 0 /* string reference of "" */
+#define STR_FULL 1  /* of TASKS_STR_OVERFLOW */
+#define STR_FIRST 2 /* the first pooled string */
 
 enum { LIST_ACTIVE, LIST_FINISHED, LIST_COUNT };
 
@@ -35,17 +44,70 @@ struct tkey {
 	uint64_t fp;
 };
 
+/* One timeline event in 24 bytes: strings are string-table references, and
+ * the event's fingerprint keeps its top 56 bits, the low byte holding the
+ * kind and the source (TL_FP, TL_KIND, TL_SOURCE). */
+struct tl {
+	int64_t ts;
+	uint64_t fpk;
+	uint32_t attempt;
+	uint16_t step, cls;
+};
+
+#define TL_FP(fpk) ((fpk) >> 8)
+#define TL_KIND(fpk) ((enum tasks_event_kind)(((fpk) >> 1) & 0x7f))
+#define TL_SOURCE(fpk) ((enum tasks_source)((fpk)&1))
+
 struct rec {
-	struct tasks_task pub; /* what tasks_find() and tasks_next() expose */
-	uint64_t hash;
-	uint32_t prev, next; /* links in one of the LRU lists */
-	uint32_t agent_ix;
-	uint8_t list;
-	/* Keys of the greatest event seen, and of the greatest ones carrying a
-	 * step, an error, a correlation id. A zero key (attempt 0) sorts below
-	 * every real event (attempt >= 1): "none yet". */
-	struct tkey win, step_key, err_key, corr_key;
-	int64_t win_duration; /* duration_ms the winning event reported, or -1 */
+	/* Keys of the greatest event seen and of the greatest one carrying a
+	 * step (errors and correlation ids keep theirs in the side stores). A
+	 * zero key (attempt 0) sorts below every real event: "none yet". */
+	struct tkey win, step_key;
+	int64_t queued_at, started_at, attempt_started_at, updated_ms;
+	int64_t win_duration;	  /* duration_ms the winning event reported, or -1 */
+	uint32_t prev, next;	  /* links in one of the LRU lists */
+	uint32_t more, err, corr; /* side pool elements, or NIL */
+	uint16_t agent_ix;	  /* statistics slot */
+	uint16_t agent, step;	  /* string references */
+	uint8_t list, state, sources, ntl;
+	uint8_t id_class; /* the id's pool: ids_pool[id_class], element id */
+	uint32_t id;
+	struct tl tl[TASKS_TIMELINE_INLINE]; /* oldest first, then more */
+};
+
+/* What lists ask of every row, kept apart from the records (16 bytes each,
+ * indexed like them) so that following 100k rows stays in cache. */
+struct meta {
+	uint64_t moved; /* changes counter when it last went to a list head */
+	uint32_t stamp; /* allocation number: the upper half of the ref; 0: free */
+};
+
+struct more {
+	struct tl tl[TL_MORE];
+};
+
+struct err {
+	struct tkey key;
+	uint16_t cls;
+	char msg[TASKS_ERRMSG_MAX];
+};
+
+struct corr {
+	struct tkey key;
+	char s[TASKS_CORR_MAX];
+};
+
+struct sstr {
+	uint32_t refs;
+	char s[STR_MAX];
+};
+
+/* Fixed-size elements, handed out never-used first (in order), then from a
+ * free list threaded through their first four bytes. */
+struct pool {
+	unsigned char *mem;
+	size_t size, cap;
+	uint32_t fresh, free_head, used;
 };
 
 struct agent {
@@ -65,13 +127,19 @@ struct list {
 	size_t n;
 };
 
+/* Ids are kept in the smallest of these that fits them. */
+static const size_t id_sizes[] = {16, 32, 64, TASKS_ID_MAX};
+#define ID_CLASSES 4
+
 struct tasks {
 	struct tasks_config cfg;
-	struct rec *recs;
-	uint32_t free_head; /* released records chained through next */
-	uint32_t fresh;	    /* records never used yet: [fresh, slab) */
+	struct pool recs, mores, errs, corrs, strs;
+	struct pool ids_pool[ID_CLASSES];
+	uint32_t stamp;	    /* the last record allocation number */
+	struct meta *metas; /* one per record */
 	struct list lists[LIST_COUNT];
 	struct ixtab *ids;
+	struct ixtab *str_ix;
 	struct agent *agents; /* agents_max + 1: the last is "(other)" */
 	size_t nagents;
 	bool other_used;
@@ -79,6 +147,7 @@ struct tasks {
 	struct tomb *tombs;
 	size_t tomb_next;
 	struct ixtab *tomb_ix;
+	struct tasks_task *view; /* what tasks_find() and friends return */
 	struct tasks_counters c;
 };
 
@@ -177,12 +246,120 @@ bool tasks_state_is_terminal(enum tasks_state state)
 	return state >= TASKS_SUCCEEDED && state < TASKS_STATE_COUNT;
 }
 
+/* ---- pools and strings ------------------------------------------------------ */
+
+static int pool_init(struct pool *p, size_t size, size_t cap)
+{
+	p->size = size;
+	p->cap = cap;
+	p->fresh = p->used = 0;
+	p->free_head = NIL;
+	p->mem = calloc(cap ? cap : 1, size);
+	return p->mem ? 0 : -ENOMEM;
+}
+
+static void *pool_at(const struct pool *p, uint32_t ix)
+{
+	return p->mem + (size_t)ix * p->size;
+}
+
+/* A zeroed element. Callers never take more than cap (one per record). */
+static uint32_t pool_get(struct pool *p)
+{
+	uint32_t ix = p->free_head != NIL ? p->free_head : p->fresh++;
+	void *e = pool_at(p, ix);
+	if (ix == p->free_head)
+		memcpy(&p->free_head, e, sizeof(p->free_head));
+	memset(e, 0, p->size);
+	p->used++;
+	return ix;
+}
+
+static void pool_put(struct pool *p, uint32_t ix)
+{
+	memcpy(pool_at(p, ix), &p->free_head, sizeof(p->free_head));
+	p->free_head = ix;
+	p->used--;
+}
+
+static struct rec *rec_at(const struct tasks *t, uint32_t ix)
+{
+	return pool_at(&t->recs, ix);
+}
+
+static const char *rec_id(const struct tasks *t, const struct rec *r)
+{
+	return pool_at(&t->ids_pool[r->id_class], r->id);
+}
+
+static const char *str_get(const struct tasks *t, uint16_t ref)
+{
+	if (ref == STR_EMPTY)
+		return "";
+	if (ref == STR_FULL)
+		return TASKS_STR_OVERFLOW;
+	return ((const struct sstr *)pool_at(&t->strs, ref - STR_FIRST))->s;
+}
+
+static bool eq_str(const void *ctx, uint32_t ix, const void *key)
+{
+	const struct tasks *t = ctx;
+	return strcmp(((const struct sstr *)pool_at(&t->strs, ix))->s, key) == 0;
+}
+
+/* A counted reference to s[0..len) (len < STR_MAX): the existing entry, a
+ * new one, or STR_FULL when the table is full. */
+static uint16_t str_ref(struct tasks *t, const char *s, size_t len)
+{
+	char key[STR_MAX];
+	size_t pos;
+	if (len == 0)
+		return STR_EMPTY;
+	memcpy(key, s, len);
+	key[len] = '\0';
+	uint64_t h = hash_bytes(t->cfg.hash_seed, key, len);
+	uint32_t ix = ixtab_find(t->str_ix, h, eq_str, t, key, &pos);
+	if (ix == NIL) {
+		if (t->strs.used == t->cfg.strings_max) {
+			t->c.strings_overflow++;
+			return STR_FULL;
+		}
+		ix = pool_get(&t->strs);
+		memcpy(((struct sstr *)pool_at(&t->strs, ix))->s, key, len + 1);
+		ixtab_put(t->str_ix, pos, h, ix);
+	}
+	((struct sstr *)pool_at(&t->strs, ix))->refs++;
+	return (uint16_t)(ix + STR_FIRST);
+}
+
+static void str_unref(struct tasks *t, uint16_t ref)
+{
+	size_t pos;
+	if (ref < STR_FIRST)
+		return;
+	struct sstr *e = pool_at(&t->strs, ref - STR_FIRST);
+	if (--e->refs)
+		return;
+	ixtab_find(t->str_ix, hash_bytes(t->cfg.hash_seed, e->s, strlen(e->s)), eq_str, t, e->s,
+		   &pos);
+	ixtab_del(t->str_ix, pos);
+	pool_put(&t->strs, ref - STR_FIRST);
+}
+
+/* Replace *dst by a reference to s[0..len). */
+static void str_set(struct tasks *t, uint16_t *dst, const char *s, size_t len)
+{
+	uint16_t n = str_ref(t, s, len);
+	str_unref(t, *dst);
+	*dst = n;
+}
+
 /* ---- index table keys ------------------------------------------------- */
 
 static bool eq_id(const void *ctx, uint32_t ix, const void *key)
 {
 	const struct tasks *t = ctx;
-	return strcmp(t->recs[ix].pub.id, key) == 0;
+	return strcmp(rec_id(t, rec_at(t, ix)), key) == 0;
 }
 
 static bool eq_agent(const void *ctx, uint32_t ix, const void *key)
@@ -201,14 +378,14 @@ static bool eq_tomb(const void *ctx, uint32_t ix, const void *key)
 
 static void list_unlink(struct tasks *t, uint32_t ix)
 {
-	struct rec *r = &t->recs[ix];
+	struct rec *r = rec_at(t, ix);
 	struct list *l = &t->lists[r->list];
 	if (r->prev != NIL)
-		t->recs[r->prev].next = r->next;
+		rec_at(t, r->prev)->next = r->next;
 	else
 		l->head = r->next;
 	if (r->next != NIL)
-		t->recs[r->next].prev = r->prev;
+		rec_at(t, r->next)->prev = r->prev;
 	else
 		l->tail = r->prev;
 	l->n--;
@@ -216,13 +393,13 @@ static void list_unlink(struct tasks *t, uint32_t ix)
 
 static void list_push(struct tasks *t, uint32_t ix, uint8_t which)
 {
-	struct rec *r = &t->recs[ix];
+	struct rec *r = rec_at(t, ix);
 	struct list *l = &t->lists[which];
 	r->list = which;
 	r->prev = NIL;
 	r->next = l->head;
 	if (l->head != NIL)
-		t->recs[l->head].prev = ix;
+		rec_at(t, l->head)->prev = ix;
 	else
 		l->tail = ix;
 	l->head = ix;
@@ -231,36 +408,55 @@ static void list_push(struct tasks *t, uint32_t ix, uint8_t which)
 
 /* ---- agents and their statistics -------------------------------------------- */
 
+static int64_t rec_finished_at(const struct rec *r)
+{
+	return tasks_state_is_terminal(r->state) ? r->win.ts : TASKS_TS_NONE;
+}
+
+/* The reported duration of the winning terminal event, else finished -
+ * attempt started (clamped at 0 against clock skew), else -1. */
+static int64_t rec_duration(const struct rec *r)
+{
+	if (!tasks_state_is_terminal(r->state))
+		return -1;
+	if (r->win_duration >= 0)
+		return r->win_duration;
+	if (r->attempt_started_at == TASKS_TS_NONE)
+		return -1;
+	return r->win.ts > r->attempt_started_at ? r->win.ts - r->attempt_started_at : 0;
+}
+
 /* Add (up) or remove (!up) a task's contribution to its agent's stats. */
 static void stats_account(struct tasks *t, const struct rec *r, bool up)
 {
 	struct agent *a = &t->agents[r->agent_ix];
-	enum tasks_state s = r->pub.state;
+	enum tasks_state s = r->state;
+	int64_t d = rec_duration(r);
 	a->count[s] = up ? a->count[s] + 1 : a->count[s] - 1;
-	if (tasks_state_is_terminal(s) && r->pub.duration_ms >= 0) {
+	if (d >= 0) {
 		if (up)
-			hist_add(&a->durations, r->pub.duration_ms);
+			hist_add(&a->durations, d);
 		else
-			hist_remove(&a->durations, r->pub.duration_ms);
+			hist_remove(&a->durations, d);
 	}
 }
 
-static uint32_t agent_get(struct tasks *t, const char *name, size_t len)
+static uint16_t agent_get(struct tasks *t, const char *name, size_t len)
 {
 	size_t pos;
 	uint64_t h = hash_bytes(t->cfg.hash_seed, name, len);
 	uint32_t ix = ixtab_find(t->agent_ix, h, eq_agent, t, name, &pos);
 	if (ix != NIL)
-		return ix;
+		return (uint16_t)ix;
 	if (t->nagents == t->cfg.agents_max) {
 		t->c.agents_overflow++;
 		t->other_used = true;
-		return (uint32_t)t->cfg.agents_max;
+		return (uint16_t)t->cfg.agents_max;
 	}
 	ix = (uint32_t)t->nagents++;
 	memcpy(t->agents[ix].name, name, len + 1);
 	ixtab_put(t->agent_ix, pos, h, ix);
-	return ix;
+	return (uint16_t)ix;
 }
 
 /* ---- tombstones ---------------------------------------------------------- */
@@ -299,18 +495,45 @@ static void tomb_add(struct tasks *t, uint64_t hash, uint32_t attempt)
 	t->tomb_next = (t->tomb_next + 1) % t->cfg.tombstones_max;
 }
 
+/* ---- timeline storage -------------------------------------------------------- */
+
+static struct tl *tl_at(const struct tasks *t, const struct rec *r, size_t i)
+{
+	if (i < TASKS_TIMELINE_INLINE)
+		return (struct tl *)&r->tl[i];
+	return &((struct more *)pool_at(&t->mores, r->more))->tl[i - TASKS_TIMELINE_INLINE];
+}
+
 /* ---- records ---------------------------------------------------------------- */
 
 static void rec_release(struct tasks *t, uint32_t ix)
 {
-	struct rec *r = &t->recs[ix];
+	struct rec *r = rec_at(t, ix);
+	const char *id = rec_id(t, r);
+	uint64_t hash = hash_bytes(t->cfg.hash_seed, id, strlen(id));
 	size_t pos;
-	tomb_add(t, r->hash, r->pub.attempt);
-	ixtab_find(t->ids, r->hash, eq_id, t, r->pub.id, &pos);
+	tomb_add(t, hash, r->win.attempt);
+	ixtab_find(t->ids, hash, eq_id, t, id, &pos);
 	ixtab_del(t->ids, pos);
+	pool_put(&t->ids_pool[r->id_class], r->id);
 	list_unlink(t, ix);
-	r->next = t->free_head;
-	t->free_head = ix;
+	str_unref(t, r->agent);
+	str_unref(t, r->step);
+	for (size_t i = 0; i < r->ntl; i++) {
+		str_unref(t, tl_at(t, r, i)->step);
+		str_unref(t, tl_at(t, r, i)->cls);
+	}
+	if (r->more != NIL)
+		pool_put(&t->mores, r->more);
+	if (r->err != NIL) {
+		str_unref(t, ((struct err *)pool_at(&t->errs, r->err))->cls);
+		pool_put(&t->errs, r->err);
+	}
+	if (r->corr != NIL)
+		pool_put(&t->corrs, r->corr);
+	t->metas[ix].stamp = 0; /* its refs are dead */
+	pool_put(&t->recs, ix);
+	t->c.changes++;
 }
 
 /* Evicted finished tasks keep counting in their agent's statistics. */
@@ -322,19 +545,17 @@ static void evict_finished(struct tasks *t)
 
 static uint32_t rec_alloc(struct tasks *t, const struct nev *e, uint64_t hash, size_t pos)
 {
-	/* Never-used records are handed out in order, so the slab's pages are
-	 * touched only as the table fills (idle RSS stays small). */
-	uint32_t ix = t->free_head != NIL ? t->free_head : t->fresh++;
-	struct rec *r = &t->recs[ix];
-	if (t->free_head == ix)
-		t->free_head = r->next;
-	memset(r, 0, sizeof(*r));
-	memcpy(r->pub.id, e->ev->task, strlen(e->ev->task) + 1);
-	r->hash = hash;
-	r->pub.queued_at_ms = r->pub.started_at_ms = TASKS_TS_NONE;
-	r->pub.attempt_started_at_ms = r->pub.finished_at_ms = TASKS_TS_NONE;
-	r->pub.duration_ms = r->win_duration = -1;
-	r->agent_ix = NIL;
+	uint32_t ix = pool_get(&t->recs);
+	struct rec *r = rec_at(t, ix);
+	size_t len = strlen(e->ev->task) + 1;
+	while (id_sizes[r->id_class] < len) /* the last class holds any valid id */
+		r->id_class++;
+	r->id = pool_get(&t->ids_pool[r->id_class]);
+	memcpy(pool_at(&t->ids_pool[r->id_class], r->id), e->ev->task, len);
+	t->metas[ix].stamp = ++t->stamp ? t->stamp : ++t->stamp; /* never 0: refs never are */
+	r->queued_at = r->started_at = r->attempt_started_at = TASKS_TS_NONE;
+	r->win_duration = -1;
+	r->more = r->err = r->corr = NIL;
 	ixtab_put(t->ids, pos, hash, ix);
 	return ix;
 }
@@ -358,6 +579,13 @@ static void copy_str(char *dst, const char *src, size_t n)
 {
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* Copy a NUL-terminated string into cap bytes (stored strings fit). */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	copy_str(dst, src, n);
 }
 
 /* Length of s cut to fit cap bytes with its NUL, at a character boundary. */
@@ -412,47 +640,49 @@ static int normalise(const struct tasks *t, const struct tasks_event *ev, struct
 	return 0;
 }
 
-static bool timeline_has(const struct rec *r, uint64_t fp)
+static bool timeline_has(const struct tasks *t, const struct rec *r, uint64_t fp)
 {
-	for (size_t i = 0; i < r->pub.ntimeline; i++)
-		if (r->pub.timeline[i].fingerprint == fp)
+	for (size_t i = 0; i < r->ntl; i++)
+		if (TL_FP(tl_at(t, r, i)->fpk) == TL_FP(fp))
 			return true;
 	return false;
 }
 
-static bool tl_before(const struct tasks_timeline_entry *a, int64_t ts, uint64_t fp)
+static bool tl_before(const struct tl *a, int64_t ts, uint64_t fp)
 {
-	return a->ts_ms < ts || (a->ts_ms == ts && a->fingerprint < fp);
+	return a->ts < ts || (a->ts == ts && TL_FP(a->fpk) < TL_FP(fp));
 }
 
 /* Keep the TASKS_TIMELINE_MAX latest distinct events, oldest first. */
-static bool timeline_insert(struct rec *r, const struct nev *e)
+static bool timeline_insert(struct tasks *t, struct rec *r, const struct nev *e)
 {
-	struct tasks_task *p = &r->pub;
 	int64_t ts = e->key.ts;
 	uint64_t fp = e->key.fp;
-	if (p->ntimeline == TASKS_TIMELINE_MAX) {
-		if (!tl_before(&p->timeline[0], ts, fp))
+	if (r->ntl == TASKS_TIMELINE_MAX) {
+		struct tl *old = tl_at(t, r, 0);
+		if (!tl_before(old, ts, fp))
 			return false;
-		memmove(&p->timeline[0], &p->timeline[1],
-			(TASKS_TIMELINE_MAX - 1) * sizeof(p->timeline[0]));
-		p->ntimeline--;
+		str_unref(t, old->step);
+		str_unref(t, old->cls);
+		for (size_t i = 1; i < r->ntl; i++)
+			*tl_at(t, r, i - 1) = *tl_at(t, r, i);
+		r->ntl--;
 	}
-	size_t at = p->ntimeline;
-	while (at > 0 && !tl_before(&p->timeline[at - 1], ts, fp))
+	if (r->ntl == TASKS_TIMELINE_INLINE && r->more == NIL)
+		r->more = pool_get(&t->mores);
+	size_t at = r->ntl;
+	while (at > 0 && !tl_before(tl_at(t, r, at - 1), ts, fp)) {
+		*tl_at(t, r, at) = *tl_at(t, r, at - 1);
 		at--;
-	memmove(&p->timeline[at + 1], &p->timeline[at],
-		(p->ntimeline - at) * sizeof(p->timeline[0]));
-	struct tasks_timeline_entry *te = &p->timeline[at];
+	}
+	struct tl *te = tl_at(t, r, at);
 	memset(te, 0, sizeof(*te));
-	te->ts_ms = ts;
-	te->fingerprint = fp;
+	te->ts = ts;
+	te->fpk = TL_FP(fp) << 8 | (uint64_t)e->ev->kind << 1 | (uint64_t)e->ev->source;
 	te->attempt = e->key.attempt;
-	te->kind = e->ev->kind;
-	te->source = e->ev->source;
-	copy_str(te->step, e->step, e->step_len);
-	copy_str(te->error_class, e->cls, e->cls_len);
-	p->ntimeline++;
+	te->step = str_ref(t, e->step, e->step_len);
+	te->cls = str_ref(t, e->cls, e->cls_len);
+	r->ntl++;
 	return true;
 }
 
@@ -473,68 +703,79 @@ static bool take_greater(struct tkey *key, const struct tkey *k)
 	return true;
 }
 
+/* The error and correlation id live in side stores, taken on first use. */
+static bool merge_side(struct tasks *t, struct rec *r, const struct nev *e)
+{
+	static const struct tkey none;
+	const struct tkey *k = &e->key;
+	bool changed = false;
+	if ((e->cls_len || e->msg_len) &&
+	    key_cmp(k, r->err == NIL ? &none : &((struct err *)pool_at(&t->errs, r->err))->key) >
+		0) {
+		if (r->err == NIL)
+			r->err = pool_get(&t->errs);
+		struct err *x = pool_at(&t->errs, r->err);
+		x->key = *k;
+		str_set(t, &x->cls, e->cls, e->cls_len);
+		copy_str(x->msg, e->msg, e->msg_len);
+		changed = true;
+	}
+	if (e->corr_len &&
+	    key_cmp(k, r->corr == NIL ? &none
+				      : &((struct corr *)pool_at(&t->corrs, r->corr))->key) > 0) {
+		if (r->corr == NIL)
+			r->corr = pool_get(&t->corrs);
+		struct corr *x = pool_at(&t->corrs, r->corr);
+		x->key = *k;
+		copy_str(x->s, e->corr, e->corr_len);
+		changed = true;
+	}
+	return changed;
+}
+
 static bool merge(struct tasks *t, uint32_t ix, const struct nev *e)
 {
-	struct rec *r = &t->recs[ix];
-	struct tasks_task *p = &r->pub;
+	struct rec *r = rec_at(t, ix);
 	const struct tkey *k = &e->key;
 	bool running = e->ev->kind == TASKS_EV_STARTED || e->ev->kind == TASKS_EV_PROGRESS;
 	bool changed = false;
 
 	if (k->attempt > r->win.attempt) { /* a new attempt: its own fields restart */
-		p->attempt_started_at_ms = TASKS_TS_NONE;
-		p->step[0] = '\0';
+		r->attempt_started_at = TASKS_TS_NONE;
+		str_unref(t, r->step);
+		r->step = STR_EMPTY;
 		memset(&r->step_key, 0, sizeof(r->step_key));
 	}
 	if (k->attempt >= r->win.attempt) {
 		if (running)
-			changed |= min_ts(&p->attempt_started_at_ms, k->ts);
+			changed |= min_ts(&r->attempt_started_at, k->ts);
 		if (e->step_len && take_greater(&r->step_key, k)) {
-			copy_str(p->step, e->step, e->step_len);
+			str_set(t, &r->step, e->step, e->step_len);
 			changed = true;
 		}
 	}
 	if (key_cmp(k, &r->win) > 0) {
+		bool first = r->win.attempt == 0;
 		r->win = *k;
 		r->win_duration = e->duration;
-		p->state = e->state;
-		p->attempt = k->attempt;
-		p->finished_at_ms = tasks_state_is_terminal(e->state) ? k->ts : TASKS_TS_NONE;
-		if (strcmp(p->agent, e->ev->agent) != 0) { /* "" on a new record */
-			copy_str(p->agent, e->ev->agent, e->agent_len);
-			r->agent_ix = agent_get(t, p->agent, e->agent_len);
+		r->state = (uint8_t)e->state;
+		if (first || strcmp(str_get(t, r->agent), e->ev->agent) != 0) {
+			str_set(t, &r->agent, e->ev->agent, e->agent_len);
+			r->agent_ix = agent_get(t, e->ev->agent, e->agent_len);
 		}
 		changed = true;
 	}
 	if (e->ev->kind == TASKS_EV_QUEUED)
-		changed |= min_ts(&p->queued_at_ms, k->ts);
+		changed |= min_ts(&r->queued_at, k->ts);
 	if (running)
-		changed |= min_ts(&p->started_at_ms, k->ts);
-	if ((e->cls_len || e->msg_len) && take_greater(&r->err_key, k)) {
-		copy_str(p->error_class, e->cls, e->cls_len);
-		copy_str(p->error_message, e->msg, e->msg_len);
+		changed |= min_ts(&r->started_at, k->ts);
+	changed |= merge_side(t, r, e);
+	uint8_t bit = (uint8_t)(1u << e->ev->source);
+	if (!(r->sources & bit)) {
+		r->sources |= bit;
 		changed = true;
 	}
-	if (e->corr_len && take_greater(&r->corr_key, k)) {
-		copy_str(p->correlation_id, e->corr, e->corr_len);
-		changed = true;
-	}
-	unsigned bit = 1u << e->ev->source;
-	if (!(p->sources & bit)) {
-		p->sources |= bit;
-		changed = true;
-	}
-	changed |= timeline_insert(r, e);
-
-	p->duration_ms = -1;
-	if (tasks_state_is_terminal(p->state)) {
-		if (r->win_duration >= 0)
-			p->duration_ms = r->win_duration;
-		else if (p->attempt_started_at_ms != TASKS_TS_NONE)
-			p->duration_ms = p->finished_at_ms > p->attempt_started_at_ms
-					     ? p->finished_at_ms - p->attempt_started_at_ms
-					     : 0;
-	}
+	changed |= timeline_insert(t, r, e);
 	return changed;
 }
 
@@ -542,9 +783,9 @@ static bool merge(struct tasks *t, uint32_t ix, const struct nev *e)
  * free active slot; a new finished one can always evict the oldest. */
 static bool admit(struct tasks *t, uint32_t ix, const struct nev *e)
 {
-	bool now_finished = ix != NIL && t->recs[ix].list == LIST_FINISHED;
+	bool now_finished = ix != NIL && rec_at(t, ix)->list == LIST_FINISHED;
 	bool will_finish = tasks_state_is_terminal(e->state);
-	if (ix != NIL && key_cmp(&e->key, &t->recs[ix].win) <= 0)
+	if (ix != NIL && key_cmp(&e->key, &rec_at(t, ix)->win) <= 0)
 		will_finish = now_finished;
 	if (will_finish || (ix != NIL && !now_finished))
 		return true;
@@ -572,7 +813,7 @@ int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms, s
 			t->c.stale++;
 			return TASKS_STALE;
 		}
-	} else if (timeline_has(&t->recs[ix], e.key.fp)) {
+	} else if (timeline_has(t, rec_at(t, ix), e.key.fp)) {
 		t->c.duplicates++;
 		return TASKS_DUPLICATE;
 	}
@@ -592,29 +833,30 @@ int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms, s
 		tomb_forget(t, hash);
 		ix = rec_alloc(t, &e, hash, pos);
 	} else {
-		stats_account(t, &t->recs[ix], false);
+		stats_account(t, rec_at(t, ix), false);
 	}
 
-	struct rec *r = &t->recs[ix];
+	struct rec *r = rec_at(t, ix);
 	bool changed = merge(t, ix, &e);
 	stats_account(t, r, true);
 	if (!changed) { /* not moved in LRU order either */
 		t->c.stale++;
 		return TASKS_STALE;
 	}
-	uint8_t which = tasks_state_is_terminal(r->pub.state) ? LIST_FINISHED : LIST_ACTIVE;
+	uint8_t which = tasks_state_is_terminal(r->state) ? LIST_FINISHED : LIST_ACTIVE;
 	if (!fresh)
 		list_unlink(t, ix);
 	/* Unlinked, the record itself cannot be the evicted tail. */
 	if (which == LIST_FINISHED && t->lists[LIST_FINISHED].n == t->cfg.finished_max)
 		evict_finished(t);
-	r->pub.updated_ms = now_ms;
+	r->updated_ms = now_ms;
+	t->metas[ix].moved = ++t->c.changes;
 	list_push(t, ix, which);
 	t->c.applied++;
 	return TASKS_APPLIED;
 }
 
-/* ---- lifecycle and queries ----------------------------------------------- */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 void tasks_config_default(struct tasks_config *cfg)
 {
@@ -623,6 +865,24 @@ void tasks_config_default(struct tasks_config *cfg)
 	cfg->finished_max = TASKS_DEFAULT_FINISHED_MAX;
 	cfg->agents_max = TASKS_DEFAULT_AGENTS_MAX;
 	cfg->tombstones_max = TASKS_DEFAULT_TOMBSTONES_MAX;
+	cfg->strings_max = TASKS_DEFAULT_STRINGS_MAX;
+}
+
+static int check_config(const struct tasks_config *cfg, struct ov_error *err)
+{
+	if (cfg->active_max < 1 || cfg->active_max > TASKS_LIMIT_MAX || cfg->finished_max < 1 ||
+	    cfg->finished_max > TASKS_LIMIT_MAX || cfg->tombstones_max > TASKS_LIMIT_MAX)
+		return ov_error_set(err, EINVAL,
+				    "tasks: active_max and finished_max must be 1..%u, "
+				    "tombstones_max 0..%u",
+				    TASKS_LIMIT_MAX, TASKS_LIMIT_MAX);
+	if (cfg->agents_max < 1 || cfg->agents_max > TASKS_AGENTS_LIMIT)
+		return ov_error_set(err, EINVAL, "tasks: agents_max must be 1..%d",
+				    TASKS_AGENTS_LIMIT);
+	if (cfg->strings_max < 1 || cfg->strings_max > TASKS_STRINGS_LIMIT)
+		return ov_error_set(err, EINVAL, "tasks: strings_max must be 1..%d",
+				    TASKS_STRINGS_LIMIT);
+	return 0;
 }
 
 struct tasks *tasks_new(const struct tasks_config *cfg, struct ov_error *err)
@@ -632,33 +892,34 @@ struct tasks *tasks_new(const struct tasks_config *cfg, struct ov_error *err)
 		tasks_config_default(&def);
 		cfg = &def;
 	}
-	if (cfg->active_max < 1 || cfg->active_max > TASKS_LIMIT_MAX || cfg->finished_max < 1 ||
-	    cfg->finished_max > TASKS_LIMIT_MAX || cfg->tombstones_max > TASKS_LIMIT_MAX) {
-		ov_error_set(err, EINVAL,
-			     "tasks: active_max and finished_max must be 1..%u, "
-			     "tombstones_max 0..%u",
-			     TASKS_LIMIT_MAX, TASKS_LIMIT_MAX);
+	if (check_config(cfg, err) < 0)
 		return NULL;
-	}
-	if (cfg->agents_max < 1 || cfg->agents_max > TASKS_AGENTS_LIMIT) {
-		ov_error_set(err, EINVAL, "tasks: agents_max must be 1..%d", TASKS_AGENTS_LIMIT);
-		return NULL;
-	}
 	struct tasks *t = calloc(1, sizeof(*t));
 	if (!t)
 		goto nomem;
 	t->cfg = *cfg;
 	size_t slab = cfg->active_max + cfg->finished_max;
-	t->recs = calloc(slab, sizeof(*t->recs));
+	/* One side element of each kind per record at most: they never run out. */
+	if (pool_init(&t->recs, sizeof(struct rec), slab) < 0 ||
+	    pool_init(&t->mores, sizeof(struct more), slab) < 0 ||
+	    pool_init(&t->errs, sizeof(struct err), slab) < 0 ||
+	    pool_init(&t->corrs, sizeof(struct corr), slab) < 0 ||
+	    pool_init(&t->strs, sizeof(struct sstr), cfg->strings_max) < 0)
+		goto nomem;
+	for (size_t i = 0; i < ID_CLASSES; i++)
+		if (pool_init(&t->ids_pool[i], id_sizes[i], slab) < 0)
+			goto nomem;
 	t->agents = calloc(cfg->agents_max + 1, sizeof(*t->agents));
 	t->tombs = calloc(cfg->tombstones_max ? cfg->tombstones_max : 1, sizeof(*t->tombs));
+	t->view = malloc(sizeof(*t->view));
+	t->metas = calloc(slab, sizeof(*t->metas));
 	t->ids = ixtab_new(slab);
+	t->str_ix = ixtab_new(cfg->strings_max);
 	t->agent_ix = ixtab_new(cfg->agents_max);
 	t->tomb_ix = ixtab_new(cfg->tombstones_max);
-	if (!t->recs || !t->agents || !t->tombs || !t->ids || !t->agent_ix || !t->tomb_ix)
+	if (!t->agents || !t->tombs || !t->view || !t->metas || !t->ids || !t->str_ix ||
+	    !t->agent_ix || !t->tomb_ix)
 		goto nomem;
-	t->free_head = NIL;
-	t->fresh = 0;
 	for (int l = 0; l < LIST_COUNT; l++)
 		t->lists[l].head = t->lists[l].tail = NIL;
 	memcpy(t->agents[cfg->agents_max].name, TASKS_AGENT_OTHER, sizeof(TASKS_AGENT_OTHER));
@@ -673,10 +934,17 @@ void tasks_free(struct tasks *t)
 {
 	if (!t)
 		return;
-	free(t->recs);
+	struct pool *pools[] = {&t->recs, &t->mores, &t->errs, &t->corrs, &t->strs};
+	for (size_t i = 0; i < OV_ARRAY_LEN(pools); i++)
+		free(pools[i]->mem);
+	for (size_t i = 0; i < ID_CLASSES; i++)
+		free(t->ids_pool[i].mem);
 	free(t->agents);
 	free(t->tombs);
+	free(t->view);
+	free(t->metas);
 	ixtab_free(t->ids);
+	ixtab_free(t->str_ix);
 	ixtab_free(t->agent_ix);
 	ixtab_free(t->tomb_ix);
 	free(t);
@@ -688,9 +956,9 @@ size_t tasks_expire(struct tasks *t, int64_t now_ms, int64_t idle_ms)
 	/* The active list is in update order: the idle ones are at the tail. */
 	while (t->lists[LIST_ACTIVE].tail != NIL) {
 		uint32_t ix = t->lists[LIST_ACTIVE].tail;
-		if (now_ms - t->recs[ix].pub.updated_ms < idle_ms)
+		if (now_ms - rec_at(t, ix)->updated_ms < idle_ms)
 			break;
-		stats_account(t, &t->recs[ix], false);
+		stats_account(t, rec_at(t, ix), false);
 		rec_release(t, ix);
 		n++;
 	}
@@ -698,29 +966,161 @@ size_t tasks_expire(struct tasks *t, int64_t now_ms, int64_t idle_ms)
 	return n;
 }
 
-const struct tasks_task *tasks_find(const struct tasks *t, const char *id)
+static size_t pool_touched(const struct pool *p)
+{
+	return (size_t)p->fresh * p->size;
+}
+
+/* Index tables are counted whole: hashes scatter over all their slots. */
+static size_t ixtab_bytes(size_t items)
+{
+	size_t n = 8;
+	while (n < 2 * items)
+		n <<= 1;
+	return n * sizeof(uint64_t);
+}
+
+size_t tasks_memory(const struct tasks *t)
+{
+	const struct tasks_config *c = &t->cfg;
+	size_t slab = c->active_max + c->finished_max;
+	size_t ids = 0;
+	for (size_t i = 0; i < ID_CLASSES; i++)
+		ids += pool_touched(&t->ids_pool[i]);
+	return sizeof(*t) + sizeof(*t->view) + ids + t->recs.fresh * sizeof(*t->metas) +
+	       pool_touched(&t->recs) + pool_touched(&t->mores) + pool_touched(&t->errs) +
+	       pool_touched(&t->corrs) + pool_touched(&t->strs) +
+	       (c->agents_max + 1) * sizeof(*t->agents) + c->tombstones_max * sizeof(*t->tombs) +
+	       ixtab_bytes(slab) + ixtab_bytes(c->strings_max) + ixtab_bytes(c->agents_max) +
+	       ixtab_bytes(c->tombstones_max);
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+static uint32_t find_ix(const struct tasks *t, const char *id)
 {
 	size_t pos;
 	if (!id)
-		return NULL;
+		return NIL;
 	uint64_t h = hash_bytes(t->cfg.hash_seed, id, strlen(id));
-	uint32_t ix = ixtab_find(t->ids, h, eq_id, t, id, &pos);
-	return ix == NIL ? NULL : &t->recs[ix].pub;
+	return ixtab_find(t->ids, h, eq_id, t, id, &pos);
 }
 
-static bool filter_match(const struct tasks_task *p, const struct tasks_filter *f)
+static uint64_t rec_ref(const struct tasks *t, uint32_t ix)
+{
+	return (uint64_t)t->metas[ix].stamp << 32 | ix;
+}
+
+/* The record of a ref, or NIL when it left (its slot is free or reused). */
+static uint32_t ref_ix(const struct tasks *t, uint64_t ref)
+{
+	uint32_t ix = (uint32_t)ref;
+	if (ref == 0 || ix >= t->recs.fresh)
+		return NIL;
+	uint32_t stamp = t->metas[ix].stamp;
+	return stamp && stamp == (uint32_t)(ref >> 32) ? ix : NIL;
+}
+
+/* Assemble the public view of record ix in the table's buffer. */
+static const struct tasks_task *view_of(const struct tasks *t, uint32_t ix)
+{
+	const struct rec *r = rec_at(t, ix);
+	struct tasks_task *p = t->view;
+	memset(p, 0, sizeof(*p));
+	copy_cut(p->id, sizeof(p->id), rec_id(t, r));
+	copy_cut(p->agent, sizeof(p->agent), str_get(t, r->agent));
+	p->state = (enum tasks_state)r->state;
+	p->attempt = r->win.attempt;
+	copy_cut(p->step, sizeof(p->step), str_get(t, r->step));
+	p->queued_at_ms = r->queued_at;
+	p->started_at_ms = r->started_at;
+	p->attempt_started_at_ms = r->attempt_started_at;
+	p->finished_at_ms = rec_finished_at(r);
+	p->duration_ms = rec_duration(r);
+	if (r->err != NIL) {
+		const struct err *x = pool_at(&t->errs, r->err);
+		copy_cut(p->error_class, sizeof(p->error_class), str_get(t, x->cls));
+		copy_cut(p->error_message, sizeof(p->error_message), x->msg);
+	}
+	if (r->corr != NIL) {
+		const struct corr *x = pool_at(&t->corrs, r->corr);
+		copy_cut(p->correlation_id, sizeof(p->correlation_id), x->s);
+	}
+	p->sources = r->sources;
+	p->updated_ms = r->updated_ms;
+	p->ntimeline = r->ntl;
+	for (size_t i = 0; i < r->ntl; i++) {
+		const struct tl *e = tl_at(t, r, i);
+		struct tasks_timeline_entry *o = &p->timeline[i];
+		o->ts_ms = e->ts;
+		o->fingerprint = TL_FP(e->fpk);
+		o->attempt = e->attempt;
+		o->kind = TL_KIND(e->fpk);
+		o->source = TL_SOURCE(e->fpk);
+		copy_cut(o->step, sizeof(o->step), str_get(t, e->step));
+		copy_cut(o->error_class, sizeof(o->error_class), str_get(t, e->cls));
+	}
+	return p;
+}
+
+const struct tasks_task *tasks_find(const struct tasks *t, const char *id)
+{
+	uint32_t ix = find_ix(t, id);
+	return ix == NIL ? NULL : view_of(t, ix);
+}
+
+uint64_t tasks_ref(const struct tasks *t, const char *id)
+{
+	uint32_t ix = find_ix(t, id);
+	return ix == NIL ? 0 : rec_ref(t, ix);
+}
+
+const struct tasks_task *tasks_get(const struct tasks *t, uint64_t ref)
+{
+	uint32_t ix = ref_ix(t, ref);
+	return ix == NIL ? NULL : view_of(t, ix);
+}
+
+int tasks_brief(const struct tasks *t, uint64_t ref, struct tasks_brief *out)
+{
+	uint32_t ix = ref_ix(t, ref);
+	if (ix == NIL)
+		return -ENOENT;
+	const struct rec *r = rec_at(t, ix);
+	const struct err *x = r->err == NIL ? NULL : pool_at(&t->errs, r->err);
+	out->ref = ref;
+	out->id = rec_id(t, r);
+	out->agent = str_get(t, r->agent);
+	out->step = str_get(t, r->step);
+	out->error_class = x ? str_get(t, x->cls) : "";
+	out->error_message = x ? x->msg : "";
+	out->correlation_id =
+	    r->corr == NIL ? "" : ((const struct corr *)pool_at(&t->corrs, r->corr))->s;
+	out->state = (enum tasks_state)r->state;
+	out->attempt = r->win.attempt;
+	out->queued_at_ms = r->queued_at;
+	out->started_at_ms = r->started_at;
+	out->attempt_started_at_ms = r->attempt_started_at;
+	out->finished_at_ms = rec_finished_at(r);
+	out->duration_ms = rec_duration(r);
+	out->last_event_ms = r->ntl ? tl_at(t, r, r->ntl - 1u)->ts : TASKS_TS_NONE;
+	out->updated_ms = r->updated_ms;
+	out->moved = t->metas[ix].moved;
+	return 0;
+}
+
+static bool filter_match(const struct tasks *t, const struct rec *r, const struct tasks_filter *f)
 {
 	if (!f)
 		return true;
-	if (f->states && !(f->states & TASKS_STATE_BIT(p->state)))
+	if (f->states && !(f->states & TASKS_STATE_BIT(r->state)))
 		return false;
-	return !f->agent || strcmp(f->agent, p->agent) == 0;
+	return !f->agent || strcmp(f->agent, str_get(t, r->agent)) == 0;
 }
 
 /* Cursor: bit 0 set once started, bit 1 the list (0 active, 1 finished),
  * the rest the next record index + 1 (0: end of that list). */
-const struct tasks_task *tasks_next(const struct tasks *t, const struct tasks_filter *filter,
-				    size_t *cursor)
+static uint32_t next_ix(const struct tasks *t, const struct tasks_filter *filter, size_t *cursor)
 {
 	size_t c = *cursor;
 	size_t list = c ? (c >> 1) & 1 : LIST_ACTIVE;
@@ -732,25 +1132,59 @@ const struct tasks_task *tasks_next(const struct tasks *t, const struct tasks_fi
 		}
 		if (ix == NIL) {
 			*cursor = (size_t)LIST_FINISHED << 1 | 1;
-			return NULL;
+			return NIL;
 		}
-		const struct rec *r = &t->recs[ix];
+		uint32_t at = ix;
+		const struct rec *r = rec_at(t, ix);
 		ix = r->next;
-		if (filter_match(&r->pub, filter)) {
+		if (filter_match(t, r, filter)) {
 			*cursor = (size_t)(ix == NIL ? 0 : ix + 1) << 2 | list << 1 | 1;
-			return &r->pub;
+			return at;
 		}
 	}
+}
+
+const struct tasks_task *tasks_next(const struct tasks *t, const struct tasks_filter *filter,
+				    size_t *cursor)
+{
+	uint32_t ix = next_ix(t, filter, cursor);
+	return ix == NIL ? NULL : view_of(t, ix);
+}
+
+uint64_t tasks_ref_moved(const struct tasks *t, uint64_t ref)
+{
+	uint32_t ix = ref_ix(t, ref);
+	return ix == NIL ? 0 : t->metas[ix].moved;
+}
+
+size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, uint64_t *out,
+			size_t cap)
+{
+	size_t n = 0;
+	/* Each list is in the order tasks moved to its head: newest first. */
+	for (uint32_t ix = t->lists[finished ? LIST_FINISHED : LIST_ACTIVE].head;
+	     ix != NIL && t->metas[ix].moved > since; ix = rec_at(t, ix)->next) {
+		if (n < cap)
+			out[n] = rec_ref(t, ix);
+		n++;
+	}
+	return n;
+}
+
+uint64_t tasks_next_ref(const struct tasks *t, size_t *cursor)
+{
+	uint32_t ix = next_ix(t, NULL, cursor);
+	return ix == NIL ? 0 : rec_ref(t, ix);
 }
 
 size_t tasks_snapshot(const struct tasks *t, const struct tasks_filter *filter,
 		      struct tasks_task *out, size_t cap)
 {
 	size_t cursor = 0, n = 0;
-	const struct tasks_task *p;
-	while ((p = tasks_next(t, filter, &cursor))) {
+	uint32_t ix;
+	while ((ix = next_ix(t, filter, &cursor)) != NIL) {
 		if (n < cap)
-			out[n] = *p;
+			out[n] = *view_of(t, ix);
 		n++;
 	}
 	return n;
@@ -761,6 +1195,7 @@ void tasks_counters(const struct tasks *t, struct tasks_counters *out)
 	*out = t->c;
 	out->active = t->lists[LIST_ACTIVE].n;
 	out->finished = t->lists[LIST_FINISHED].n;
+	out->strings = t->strs.used;
 }
 
 size_t tasks_agent_count(const struct tasks *t)

@@ -30,13 +30,23 @@
  *    one, so a retry still shows why the previous attempt failed.
  *  - timeline: the TASKS_TIMELINE_MAX distinct events with the latest
  *    (ts, fingerprint), oldest first: also a function of the set.
- *  - A duplicate is an event whose fingerprint (hash of every field) equals
- *    one in the timeline; duplicates change nothing. An older duplicate no
- *    longer in the timeline is merged again, which changes nothing either, and
- *    is counted as stale. Two distinct events with the same 64-bit
- *    fingerprint (probability ~2^-64 per pair) would be merged as one.
+ *  - A duplicate is an event whose fingerprint (hash of every field; the
+ *    timeline keeps its top 56 bits) equals one in the timeline; duplicates
+ *    change nothing. An older duplicate no longer in the timeline is merged
+ *    again, which changes nothing either, and is counted as stale. Two
+ *    distinct events of a task with the same top 56 fingerprint bits
+ *    (probability ~2^-56 per pair) would be merged as one.
  *
- * Memory is fixed at creation (no allocation per event):
+ * Memory is bounded at creation (no allocation per event): every store is
+ * reserved then (calloc: address space, not resident memory) and its pages
+ * are touched only as it fills, so resident memory follows the tasks held.
+ * A task costs ~200 bytes (176 for the record, 16..96 for its id, kept in
+ * the smallest of four size classes): agent, step and error class are
+ * interned in a shared string table (refcounted, strings_max entries), the
+ * first TASKS_TIMELINE_INLINE timeline events (24 bytes each) live in the
+ * record and the rest in a 144-byte side block, the error message (288) and
+ * the correlation id (88) in side stores used only by tasks that have them.
+ * tasks_memory() reports the bytes touched.
  *  - active tasks (queued, running) up to active_max. When full, an event that
  *    needs a new active slot is DROPPED and counted (per agent and in total):
  *    tasks already tracked keep being followed to their end, and a stuck task
@@ -50,7 +60,12 @@
  *    zombie. Past the tombstone horizon a very late event recreates the task.
  *  - O(1) lookup by id: open addressing, keyed hash (hash_seed should come
  *    from getrandom at the edge, so hostile ids cannot force collisions).
- * Convergence holds while no task is dropped, evicted or expired.
+ *  - the string table holds strings_max distinct agent, step and error class
+ *    strings in use; when full, a new string is stored as TASKS_STR_OVERFLOW
+ *    and counted (strings_overflow). Strings no task refers to any more are
+ *    forgotten.
+ * Convergence holds while no task is dropped, evicted or expired and the
+ * string table does not overflow.
  *
  * Per agent (at most agents_max, later ones share the "(other)" slot): task
  * counts by state and a duration histogram. Counts of queued and running are
@@ -86,7 +101,15 @@
 #define TASKS_TS_NONE INT64_MIN /* a time that is not known */
 #define TASKS_AGENT_OTHER "(other)"
 
-#define TASKS_DEFAULT_ACTIVE_MAX 4096
+#define TASKS_TIMELINE_INLINE 2	    /* of them in the record itself (the rest: a side block) */
+#define TASKS_STRINGS_LIMIT 65534   /* largest strings_max (16-bit references) */
+#define TASKS_STR_OVERFLOW "\u2026" /* shown for a string the full table could not keep */
+
+/* 131,072 active tasks: above the 100,000 a big fleet runs at once; at
+ * ~200-450 bytes each (more with long timelines, errors, correlation ids)
+ * that is 26-60 MB resident when full, and nothing until used. */
+#define TASKS_DEFAULT_ACTIVE_MAX 131072
+#define TASKS_DEFAULT_STRINGS_MAX 16384
 #define TASKS_DEFAULT_FINISHED_MAX 1024
 #define TASKS_DEFAULT_AGENTS_MAX 64
 #define TASKS_DEFAULT_TOMBSTONES_MAX 4096
@@ -145,7 +168,7 @@ struct tasks_event {
 
 struct tasks_timeline_entry {
 	int64_t ts_ms;
-	uint64_t fingerprint;
+	uint64_t fingerprint; /* the event's, top 56 bits */
 	uint32_t attempt;
 	enum tasks_event_kind kind;
 	enum tasks_source source;
@@ -179,21 +202,39 @@ struct tasks_config {
 	size_t finished_max;   /* 1..TASKS_LIMIT_MAX */
 	size_t agents_max;     /* 1..TASKS_AGENTS_LIMIT, plus the "(other)" slot */
 	size_t tombstones_max; /* 0..TASKS_LIMIT_MAX */
+	size_t strings_max;    /* 1..TASKS_STRINGS_LIMIT interned strings in use */
 	uint64_t hash_seed;
 };
 
 struct tasks_counters {
-	uint64_t events;	  /* every tasks_apply() call, errors included */
-	uint64_t applied;	  /* outcome TASKS_APPLIED */
-	uint64_t duplicates;	  /* outcome TASKS_DUPLICATE */
-	uint64_t stale;		  /* outcome TASKS_STALE */
-	uint64_t dropped;	  /* outcome TASKS_DROPPED */
-	uint64_t invalid;	  /* rejected with an error */
-	uint64_t evicted;	  /* finished tasks evicted from the LRU list */
-	uint64_t expired;	  /* active tasks removed by tasks_expire() */
-	uint64_t agents_overflow; /* events whose agent went to "(other)" */
-	size_t active;		  /* tasks queued or running now */
-	size_t finished;	  /* finished tasks retained now */
+	uint64_t events;	   /* every tasks_apply() call, errors included */
+	uint64_t applied;	   /* outcome TASKS_APPLIED */
+	uint64_t duplicates;	   /* outcome TASKS_DUPLICATE */
+	uint64_t stale;		   /* outcome TASKS_STALE */
+	uint64_t dropped;	   /* outcome TASKS_DROPPED */
+	uint64_t invalid;	   /* rejected with an error */
+	uint64_t evicted;	   /* finished tasks evicted from the LRU list */
+	uint64_t expired;	   /* active tasks removed by tasks_expire() */
+	uint64_t agents_overflow;  /* events whose agent went to "(other)" */
+	uint64_t strings_overflow; /* strings stored as TASKS_STR_OVERFLOW */
+	uint64_t changes;	   /* bumped by every change a list would show */
+	size_t active;		   /* tasks queued or running now */
+	size_t finished;	   /* finished tasks retained now */
+	size_t strings;		   /* interned strings in use now */
+};
+
+/* What a list needs of a task, without copying it: the strings point into
+ * the table and are valid until the next tasks_apply() or tasks_expire(). */
+struct tasks_brief {
+	uint64_t ref;
+	const char *id, *agent, *step, *error_class, *error_message, *correlation_id;
+	enum tasks_state state;
+	uint32_t attempt;
+	int64_t queued_at_ms, started_at_ms, attempt_started_at_ms, finished_at_ms;
+	int64_t duration_ms;
+	int64_t last_event_ms; /* ts of the latest timeline event */
+	int64_t updated_ms;
+	uint64_t moved; /* tasks_ref_moved(): (finished, -moved) is the tracker's order */
 };
 
 struct tasks_agent_stats {
@@ -237,13 +278,41 @@ int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms,
  * tombstone. Meant to be called on a timer. Returns how many were removed. */
 size_t tasks_expire(struct tasks *t, int64_t now_ms, int64_t idle_ms);
 
-/* The task, or NULL. Pointers into the table are valid until the next
- * tasks_apply() or tasks_expire(). */
+/* The task, or NULL. The records are compact, so the task is assembled in
+ * one buffer per table: the pointer is valid until the next tasks_find(),
+ * tasks_get(), tasks_next() (or tasks_snapshot()), tasks_apply() or
+ * tasks_expire() on the same table. Copy it to keep it. */
 const struct tasks_task *tasks_find(const struct tasks *t, const char *id);
+
+/* References: a task's ref stays valid while it stays in the table, and is
+ * not given to another task for 2^32 record allocations; 0 is never a ref.
+ * Cheap ways for lists to hold, walk and look up tasks by the thousand. */
+uint64_t tasks_ref(const struct tasks *t, const char *id); /* 0: not there */
+/* Like tasks_find() (same buffer), or NULL when the task left the table. */
+const struct tasks_task *tasks_get(const struct tasks *t, uint64_t ref);
+/* 0, or -ENOENT when the task left the table. */
+int tasks_brief(const struct tasks *t, uint64_t ref, struct tasks_brief *out);
+/* The next task's ref in tasks_next() order (no filter); 0 at the end. */
+uint64_t tasks_next_ref(const struct tasks *t, size_t *cursor);
+/* Following the order without walking it all: a task moves to the head of
+ * its list (active or finished) when it changes, stamped with the changes
+ * counter of that moment. tasks_ref_moved() is that stamp (0: the task left
+ * the table); tasks_moved_refs() stores in out (up to cap) the refs of one
+ * list's tasks that moved after `since`, newest first, and returns how many
+ * there are. So the order now is: the moved active tasks, the earlier active
+ * order without the moved and gone ones, then the same for finished ones. */
+uint64_t tasks_ref_moved(const struct tasks *t, uint64_t ref);
+size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, uint64_t *out,
+			size_t cap);
+
+/* Bytes the table has touched: records, side stores, strings and index
+ * tables (whole). An upper bound of its share of resident memory. */
+size_t tasks_memory(const struct tasks *t);
 
 /* Iterate over the tasks matching filter (NULL: all): active tasks first,
  * then finished ones, each most recently updated first. Start with
- * *cursor = 0; returns NULL at the end. */
+ * *cursor = 0; returns NULL at the end. The pointer is tasks_find()'s
+ * buffer. */
 const struct tasks_task *tasks_next(const struct tasks *t, const struct tasks_filter *filter,
 				    size_t *cursor);
 /* Copy up to cap matching tasks, in tasks_next() order, into out. Returns

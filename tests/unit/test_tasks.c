@@ -1090,6 +1090,379 @@ static void test_empty_table_iterates_nothing(void **state)
 	tasks_free(t);
 }
 
+/* ---- compact storage: strings, side stores, refs, memory ------------------- */
+
+static struct tasks_event ev_step(const char *task, int64_t ts, const char *step)
+{
+	struct tasks_event e = ev(task, TASKS_EV_PROGRESS, ts, 1);
+	e.step = step;
+	return e;
+}
+
+static void test_strings_interned_once_and_forgotten_when_unused(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(200, 1, 4, 0);
+	char id[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "t%d", i);
+		assert_int_equal(apply(t, ev_step(id, 100, "embed")), TASKS_APPLIED);
+	}
+	/* "indexer" (task agent) and "embed" (step, timeline step) */
+	assert_int_equal(counters(t).strings, 2);
+	assert_string_equal(find(t, "t7")->step, "embed");
+	assert_string_equal(find(t, "t7")->timeline[0].step, "embed");
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "t%d", i);
+		apply(t, ev(id, TASKS_EV_SUCCEEDED, 200, 1)); /* finished_max 1: evicts */
+	}
+	assert_int_equal(counters(t).evicted, 99);
+	assert_int_equal(counters(t).strings, 2); /* the last task still uses both */
+	assert_int_equal(tasks_expire(t, NOW, 0), 0);
+	apply(t, ev("other", TASKS_EV_SUCCEEDED, 300, 1)); /* evicts the last "embed" */
+	assert_int_equal(counters(t).strings, 1);
+	tasks_free(t);
+}
+
+static void test_full_string_table_stores_overflow_marker_and_counts(void **state)
+{
+	(void)state;
+	struct tasks_config cfg;
+	tasks_config_default(&cfg);
+	cfg.active_max = 8;
+	cfg.finished_max = 1;
+	cfg.strings_max = 3; /* "indexer" + two steps */
+	struct tasks *t = tasks_new(&cfg, NULL);
+	assert_non_null(t);
+	apply(t, ev_step("a", 100, "s1"));
+	apply(t, ev_step("b", 100, "s2"));
+	assert_int_equal(counters(t).strings_overflow, 0);
+	apply(t, ev_step("c", 100, "s3"));
+	const struct tasks_task *p = find(t, "c");
+	assert_string_equal(p->step, TASKS_STR_OVERFLOW);
+	assert_string_equal(p->timeline[0].step, TASKS_STR_OVERFLOW);
+	assert_int_equal(counters(t).strings_overflow, 2);
+	assert_int_equal(counters(t).strings, 3);
+	/* Once "a" leaves, its step's entry is free for a new string. */
+	apply(t, ev("a", TASKS_EV_SUCCEEDED, 200, 1));
+	apply(t, ev("z", TASKS_EV_SUCCEEDED, 200, 1)); /* evicts "a" */
+	assert_null(tasks_find(t, "a"));
+	apply(t, ev_step("d", 100, "s4"));
+	assert_string_equal(find(t, "d")->step, "s4");
+	tasks_free(t);
+}
+
+static void test_long_step_and_class_cut_in_timeline_too(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(4, 4, 4, 4);
+	char step[TASKS_STEP_MAX + 8];
+	memset(step, 's', sizeof(step) - 1);
+	step[sizeof(step) - 1] = '\0';
+	struct tasks_event e = ev("t", TASKS_EV_FAILED, 10, 1);
+	e.step = step;
+	e.error_class = "a-very-long-error-class-name-beyond-the-bound";
+	apply(t, e);
+	const struct tasks_task *p = find(t, "t");
+	assert_int_equal(strlen(p->step), TASKS_STEP_MAX - 1);
+	assert_int_equal(strlen(p->timeline[0].step), TASKS_STEP_MAX - 1);
+	assert_int_equal(strlen(p->timeline[0].error_class), TASKS_ERRCLASS_MAX - 1);
+	assert_memory_equal(p->timeline[0].error_class, e.error_class, TASKS_ERRCLASS_MAX - 1);
+	tasks_free(t);
+}
+
+static void test_reused_record_shows_nothing_of_its_previous_task(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(1, 1, 4, 0);
+	struct tasks_event f = ev("old", TASKS_EV_FAILED, 900, 1);
+	f.error_class = "timeout";
+	f.error_message = "took too long";
+	f.correlation_id = "c-1";
+	for (int i = 0; i < TASKS_TIMELINE_MAX; i++)
+		apply(t, ev_step("old", 100 + i, "s"));
+	apply(t, f);
+	assert_int_equal(find(t, "old")->ntimeline, TASKS_TIMELINE_MAX);
+	apply(t, ev("new", TASKS_EV_SUCCEEDED, 50, 1)); /* evicts "old", takes its slot */
+	assert_null(tasks_find(t, "old"));
+	const struct tasks_task *p = find(t, "new");
+	assert_int_equal(p->ntimeline, 1);
+	assert_string_equal(p->error_message, "");
+	assert_string_equal(p->error_class, "");
+	assert_string_equal(p->correlation_id, "");
+	assert_string_equal(p->step, "");
+	assert_int_equal(counters(t).strings, 1); /* "indexer" only */
+	tasks_free(t);
+}
+
+static void test_timeline_across_inline_and_side_block_in_any_order(void **state)
+{
+	(void)state;
+	struct tasks *a = tasks_small(4, 4, 4, 4), *b = tasks_small(4, 4, 4, 4);
+	char steps[TASKS_TIMELINE_MAX][8];
+	for (int i = 0; i < TASKS_TIMELINE_MAX; i++) {
+		snprintf(steps[i], sizeof(steps[i]), "s%d", i);
+		apply(a, ev_step("t", 100 + i, steps[i]));
+	}
+	for (int i = TASKS_TIMELINE_MAX - 1; i >= 0; i--)
+		apply(b, ev_step("t", 100 + i, steps[i]));
+	struct tasks_task x = *find(a, "t");
+	const struct tasks_task *y = find(b, "t");
+	x.updated_ms = y->updated_ms;
+	assert_memory_equal(&x, y, sizeof(x));
+	for (int i = 0; i < TASKS_TIMELINE_MAX; i++)
+		assert_string_equal(x.timeline[i].step, steps[i]);
+	tasks_free(a);
+	tasks_free(b);
+}
+
+static void test_ref_stable_while_tracked_and_dead_after(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(2, 1, 4, 0);
+	apply(t, ev("a", TASKS_EV_STARTED, 100, 1));
+	uint64_t ref = tasks_ref(t, "a");
+	assert_true(ref != 0);
+	assert_int_equal(tasks_ref(t, "nope"), 0);
+	apply(t, ev_step("a", 150, "embed"));
+	assert_true(tasks_ref(t, "a") == ref);
+	struct tasks_brief b;
+	assert_int_equal(tasks_brief(t, ref, &b), 0);
+	assert_string_equal(b.id, "a");
+	assert_string_equal(b.step, "embed");
+	assert_string_equal(tasks_get(t, ref)->id, "a");
+	apply(t, ev("a", TASKS_EV_SUCCEEDED, 200, 1));
+	apply(t, ev("b", TASKS_EV_SUCCEEDED, 200, 1)); /* evicts "a" */
+	assert_null(tasks_get(t, ref));
+	assert_int_equal(tasks_brief(t, ref, &b), -ENOENT);
+	assert_null(tasks_get(t, 0));
+	uint64_t rb = tasks_ref(t, "b");
+	assert_true(rb != ref);
+	assert_null(tasks_get(t, ref));
+	tasks_free(t);
+}
+
+static void test_brief_agrees_with_find(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(4, 4, 4, 4);
+	struct tasks_event f = ev("t", TASKS_EV_FAILED, 500, 2);
+	f.error_class = "timeout";
+	f.error_message = "deadline";
+	f.correlation_id = "corr";
+	f.step = "embed";
+	apply(t, ev("t", TASKS_EV_STARTED, 300, 2));
+	apply(t, f);
+	struct tasks_brief b;
+	assert_int_equal(tasks_brief(t, tasks_ref(t, "t"), &b), 0);
+	const struct tasks_task *p = find(t, "t");
+	assert_string_equal(b.id, p->id);
+	assert_string_equal(b.agent, p->agent);
+	assert_string_equal(b.step, p->step);
+	assert_string_equal(b.error_class, p->error_class);
+	assert_string_equal(b.error_message, p->error_message);
+	assert_string_equal(b.correlation_id, p->correlation_id);
+	assert_int_equal(b.state, p->state);
+	assert_int_equal(b.attempt, p->attempt);
+	assert_int_equal(b.attempt_started_at_ms, p->attempt_started_at_ms);
+	assert_int_equal(b.finished_at_ms, p->finished_at_ms);
+	assert_int_equal(b.duration_ms, p->duration_ms);
+	assert_int_equal(b.last_event_ms, p->timeline[p->ntimeline - 1].ts_ms);
+	tasks_free(t);
+}
+
+static void test_next_ref_walks_in_iteration_order(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(4, 4, 4, 4);
+	apply(t, ev("done", TASKS_EV_SUCCEEDED, 1, 1));
+	apply(t, ev("run", TASKS_EV_STARTED, 1, 1));
+	apply(t, ev("queue", TASKS_EV_QUEUED, 1, 1));
+	const char *want[] = {"queue", "run", "done"};
+	size_t cursor = 0, n = 0;
+	uint64_t ref;
+	while ((ref = tasks_next_ref(t, &cursor)) != 0) {
+		assert_true(n < OV_ARRAY_LEN(want));
+		assert_string_equal(tasks_get(t, ref)->id, want[n++]);
+	}
+	assert_int_equal(n, OV_ARRAY_LEN(want));
+	assert_int_equal(tasks_next_ref(t, &cursor), 0);
+	tasks_free(t);
+}
+
+static void test_changes_counter_moves_only_with_visible_changes(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(1, 1, 4, 4);
+	uint64_t c0 = counters(t).changes;
+	struct tasks_event e = ev("a", TASKS_EV_STARTED, 100, 1);
+	apply(t, e);
+	uint64_t c1 = counters(t).changes;
+	assert_true(c1 > c0);
+	assert_int_equal(apply(t, e), TASKS_DUPLICATE);
+	assert_int_equal(apply(t, ev("b", TASKS_EV_STARTED, 100, 1)), TASKS_DROPPED);
+	assert_int_equal(counters(t).changes, c1);
+	assert_int_equal(tasks_expire(t, NOW + 10, 1), 1);
+	assert_true(counters(t).changes > c1);
+	tasks_free(t);
+}
+
+enum { BIG = 100000, BIG_FINISHED = 1000 };
+
+static void test_hundred_thousand_tasks_held_finished_and_evicted_exactly(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(BIG, BIG_FINISHED, 64, 4096);
+	char id[48], agent[16];
+	struct tasks_event e;
+	for (int i = 0; i < BIG; i++) {
+		snprintf(id, sizeof(id), "run-%08d/embed/%d", i / 10, i % 10);
+		snprintf(agent, sizeof(agent), "agent-%d", i % 50);
+		e = ev(id, TASKS_EV_STARTED, 1000 + i, 1);
+		e.agent = agent;
+		e.step = "embed";
+		assert_int_equal(apply(t, e), TASKS_APPLIED);
+	}
+	struct tasks_counters c = counters(t);
+	assert_int_equal(c.active, BIG);
+	assert_int_equal(c.strings, 51); /* 50 agents and one step */
+	/* Within the budget: ~400 bytes a task, index tables included. */
+	size_t mem = tasks_memory(t);
+	if (mem > (size_t)BIG * 400)
+		fail_msg("%zu bytes for %d tasks", mem, BIG);
+	e = ev("one-more", TASKS_EV_STARTED, 1, 1);
+	assert_int_equal(apply(t, e), TASKS_DROPPED);
+	for (int i = 0; i < BIG; i++) {
+		snprintf(id, sizeof(id), "run-%08d/embed/%d", i / 10, i % 10);
+		snprintf(agent, sizeof(agent), "agent-%d", i % 50);
+		e = ev(id, TASKS_EV_SUCCEEDED, 5000 + i, 1);
+		e.agent = agent;
+		assert_int_equal(apply(t, e), TASKS_APPLIED);
+	}
+	c = counters(t);
+	assert_int_equal(c.active, 0);
+	assert_int_equal(c.finished, BIG_FINISHED);
+	assert_int_equal(c.evicted, BIG - BIG_FINISHED);
+	assert_int_equal(c.dropped, 1);
+	assert_int_equal(c.applied, 2 * BIG);
+	assert_int_equal(agent_stats(t, "agent-7").count[TASKS_SUCCEEDED], BIG / 50);
+	assert_int_equal(agent_stats(t, "agent-7").count[TASKS_RUNNING], 0);
+	/* The last finished are kept, the earlier ones are tombstones. */
+	assert_non_null(tasks_find(t, "run-00009999/embed/9"));
+	assert_null(tasks_find(t, "run-00000000/embed/0"));
+	/* Room again: the freed records (and ids of the same size class) are
+	 * reused, memory does not grow. */
+	for (int i = 0; i < BIG; i++) {
+		snprintf(id, sizeof(id), "run-%08d/again/%d", i / 10, i % 10);
+		assert_int_equal(apply(t, ev(id, TASKS_EV_QUEUED, 1, 1)), TASKS_APPLIED);
+	}
+	assert_true(tasks_memory(t) <= mem + (size_t)BIG_FINISHED * 600);
+	tasks_free(t);
+}
+
+static void test_memory_follows_tasks_held_not_capacity(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_new(NULL, NULL);
+	assert_non_null(t);
+	size_t empty = tasks_memory(t);
+	/* the default reserves room for TASKS_DEFAULT_ACTIVE_MAX tasks... */
+	assert_true(empty < (size_t)TASKS_DEFAULT_ACTIVE_MAX * 40);
+	char id[32];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "t%d", i);
+		apply(t, ev(id, TASKS_EV_STARTED, 1, 1));
+	}
+	size_t plain = tasks_memory(t) - empty;
+	assert_true(plain <= 1000 * 320);
+	/* ...and only tasks with an error or a correlation id use the side stores */
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "e%d", i);
+		struct tasks_event e = ev(id, TASKS_EV_STARTED, 1, 1);
+		e.error_message = "x";
+		e.correlation_id = "c";
+		apply(t, e);
+	}
+	size_t with = tasks_memory(t) - empty - plain;
+	assert_true(with > plain + 1000 * 300);
+	tasks_free(t);
+}
+
+static void test_new_rejects_bad_strings_max(void **state)
+{
+	(void)state;
+	struct tasks_config cfg;
+	struct ov_error err = {0};
+	tasks_config_default(&cfg);
+	cfg.strings_max = 0;
+	assert_null(tasks_new(&cfg, &err));
+	assert_int_equal(err.code, -EINVAL);
+	cfg.strings_max = TASKS_STRINGS_LIMIT + 1;
+	assert_null(tasks_new(&cfg, NULL));
+}
+
+enum { FOLLOW_MAX = 256 };
+
+/* The order rebuilt from the previous one and the moved refs, as tasks.h
+ * describes it. */
+static size_t follow_order(const struct tasks *t, const uint64_t *prev, size_t nprev,
+			   size_t prev_active, uint64_t since, uint64_t *out)
+{
+	size_t n = 0;
+	for (int part = 0; part < 2; part++) {
+		n += tasks_moved_refs(t, part == 1, since, out + n, FOLLOW_MAX - n);
+		size_t from = part ? prev_active : 0, to = part ? nprev : prev_active;
+		for (size_t i = from; i < to; i++) {
+			uint64_t m = tasks_ref_moved(t, prev[i]);
+			if (m != 0 && m <= since)
+				out[n++] = prev[i];
+		}
+	}
+	return n;
+}
+
+static void test_moved_refs_rebuild_the_order_without_walking_it(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(48, 24, 8, 0);
+	struct ov_rng rng;
+	struct ov_splitmix sm;
+	ov_splitmix_init(&rng, &sm, 77);
+	static const enum tasks_event_kind kinds[] = {TASKS_EV_QUEUED, TASKS_EV_STARTED,
+						      TASKS_EV_PROGRESS, TASKS_EV_SUCCEEDED,
+						      TASKS_EV_FAILED};
+	uint64_t prev[FOLLOW_MAX], want[FOLLOW_MAX], got[FOLLOW_MAX];
+	size_t nprev = 0, prev_active = 0;
+	uint64_t since = counters(t).changes;
+	char id[16];
+	int64_t ts = 1, now = NOW;
+	for (int round = 0; round < 300; round++) {
+		size_t batch = (size_t)ov_rng_below(&rng, 12);
+		for (size_t i = 0; i < batch; i++) {
+			snprintf(id, sizeof(id), "t%u", (unsigned)ov_rng_below(&rng, 120));
+			struct tasks_event e = ev(id, kinds[ov_rng_below(&rng, 5)], ts++,
+						  1 + (uint32_t)ov_rng_below(&rng, 3));
+			tasks_apply(t, &e, now++, NULL);
+		}
+		if (ov_rng_below(&rng, 10) == 0)
+			tasks_expire(t, now, 40);
+		size_t cursor = 0, n = 0;
+		uint64_t ref;
+		while ((ref = tasks_next_ref(t, &cursor)) != 0)
+			want[n++] = ref;
+		size_t m = follow_order(t, prev, nprev, prev_active, since, got);
+		assert_int_equal(m, n);
+		assert_memory_equal(got, want, n * sizeof(want[0]));
+		memcpy(prev, want, n * sizeof(want[0]));
+		nprev = n;
+		prev_active = counters(t).active;
+		since = counters(t).changes;
+	}
+	assert_true(counters(t).evicted > 0);
+	assert_true(counters(t).expired > 0);
+	tasks_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1136,6 +1509,19 @@ int main(void)
 	    cmocka_unit_test(test_filter_by_agent_and_state),
 	    cmocka_unit_test(test_snapshot_copies_and_counts_beyond_capacity),
 	    cmocka_unit_test(test_empty_table_iterates_nothing),
+	    cmocka_unit_test(test_strings_interned_once_and_forgotten_when_unused),
+	    cmocka_unit_test(test_full_string_table_stores_overflow_marker_and_counts),
+	    cmocka_unit_test(test_long_step_and_class_cut_in_timeline_too),
+	    cmocka_unit_test(test_reused_record_shows_nothing_of_its_previous_task),
+	    cmocka_unit_test(test_timeline_across_inline_and_side_block_in_any_order),
+	    cmocka_unit_test(test_ref_stable_while_tracked_and_dead_after),
+	    cmocka_unit_test(test_brief_agrees_with_find),
+	    cmocka_unit_test(test_next_ref_walks_in_iteration_order),
+	    cmocka_unit_test(test_changes_counter_moves_only_with_visible_changes),
+	    cmocka_unit_test(test_hundred_thousand_tasks_held_finished_and_evicted_exactly),
+	    cmocka_unit_test(test_memory_follows_tasks_held_not_capacity),
+	    cmocka_unit_test(test_new_rejects_bad_strings_max),
+	    cmocka_unit_test(test_moved_refs_rebuild_the_order_without_walking_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
