@@ -66,9 +66,13 @@ void ui_toggle_pause(struct ui *u)
 	if (u->paused) {
 		/* the Overview shows the model as it was; lists stop re-reading */
 		if (!u->frozen)
-			u->frozen = malloc(sizeof(*u->frozen));
-		if (u->frozen)
-			memcpy(u->frozen, u->m, sizeof(*u->frozen));
+			u->frozen = calloc(1, sizeof(*u->frozen));
+		/* its own copy of the health array, or it would keep moving */
+		if (u->frozen && model_copy(u->frozen, u->m) < 0) {
+			model_health_free(u->frozen);
+			free(u->frozen);
+			u->frozen = NULL;
+		}
 	} else {
 		ui_refresh_data(u, true);
 	}
@@ -85,16 +89,33 @@ static void on_frame_timer(uv_timer_t *t)
 	draw_frame(u);
 }
 
-void ui_mark_dirty(struct ui *u)
+/* A frame no sooner than interval after the last one; an earlier pending
+ * frame stays, a later one (data-paced) is brought forward. */
+static void schedule_frame(struct ui *u, int64_t interval)
 {
 	if (u->quitting || u->tty_gone)
 		return;
 	u->dirty = true;
-	if (uv_is_active((uv_handle_t *)&u->frame_timer))
-		return;
 	int64_t since = ui_now_ms(u) - u->last_frame_ms;
-	int64_t wait = since >= u->frame_interval_ms ? 0 : u->frame_interval_ms - since;
+	int64_t wait = since >= interval ? 0 : interval - since;
+	if (uv_is_active((uv_handle_t *)&u->frame_timer) &&
+	    (int64_t)uv_timer_get_due_in(&u->frame_timer) <= wait)
+		return;
 	uv_timer_start(&u->frame_timer, on_frame_timer, (uint64_t)wait, 0);
+}
+
+void ui_mark_dirty(struct ui *u)
+{
+	schedule_frame(u, u->frame_interval_ms);
+}
+
+/* Live data alone redraws at most every UI_DATA_FRAME_MS: a table under
+ * 1,000 events/s is followed as well by eye at 4 frames a second as at
+ * max_fps, for a fraction of the CPU. Keys and resizes keep max_fps. */
+void ui_mark_data_dirty(struct ui *u)
+{
+	schedule_frame(u, u->frame_interval_ms > UI_DATA_FRAME_MS ? u->frame_interval_ms
+								  : UI_DATA_FRAME_MS);
 }
 
 void ui_set_status(struct ui *u, bool error, const char *fmt, ...)
@@ -242,6 +263,37 @@ static void draw_too_small(struct ui *u)
 	wnoutrefresh(w);
 }
 
+/* Frame cost, for bench/run: with OVERSEER_FRAME_CPU set in the
+ * environment, every frame logs the thread CPU time of its drawing and of
+ * the data reloads since the previous frame (one tick's reload). */
+static int frame_cpu_on = -1; /* -1: environment not read yet */
+static int64_t reload_cpu_ns;
+
+static bool frame_cpu_enabled(void)
+{
+	if (frame_cpu_on < 0)
+		frame_cpu_on = getenv("OVERSEER_FRAME_CPU") != NULL;
+	return frame_cpu_on;
+}
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void reload_timed(struct ui *u, const struct ui_screen_ops *ops)
+{
+	if (!frame_cpu_enabled()) {
+		ops->reload(u);
+		return;
+	}
+	int64_t t0 = thread_cpu_ns();
+	ops->reload(u);
+	reload_cpu_ns += thread_cpu_ns() - t0;
+}
+
 void ui_refresh_data(struct ui *u, bool force)
 {
 	struct ui_list *l = ui_cur_list(u);
@@ -251,10 +303,29 @@ void ui_refresh_data(struct ui *u, bool force)
 		return;
 	const struct ui_screen_ops *ops = ui_screen_ops(u->screen);
 	if (ops->reload)
-		ops->reload(u);
+		reload_timed(u, ops);
 }
 
+static void draw_frame_body(struct ui *u);
+
 static void draw_frame(struct ui *u)
+{
+	if (!frame_cpu_enabled()) {
+		draw_frame_body(u);
+		return;
+	}
+	uint64_t frames = u->frames;
+	int64_t t0 = thread_cpu_ns();
+	draw_frame_body(u);
+	int64_t draw = thread_cpu_ns() - t0;
+	if (u->frames == frames)
+		return; /* nothing drawn */
+	log_msg(LOG_LEVEL_INFO, "ui", NULL, "frame cpu: screen %d draw_us %.1f reload_us %.1f",
+		(int)u->screen, (double)draw / 1e3, (double)reload_cpu_ns / 1e3);
+	reload_cpu_ns = 0;
+}
+
+static void draw_frame_body(struct ui *u)
 {
 	if (u->quitting || u->tty_gone || !u->dirty)
 		return;
@@ -353,7 +424,7 @@ static void on_tick(uv_timer_t *t)
 {
 	struct ui *u = t->data;
 	ui_refresh_data(u, false);
-	ui_mark_dirty(u);
+	ui_mark_data_dirty(u);
 }
 
 /* --- shutdown ------------------------------------------------------------ */
@@ -430,6 +501,8 @@ static void ui_free(struct ui *u)
 	free(u->log_lines);
 	free(u->incidents);
 	free(u->procs);
+	if (u->frozen)
+		model_health_free(u->frozen);
 	free(u->frozen);
 	free(u);
 }
@@ -511,4 +584,3 @@ int ui_run(const struct cli_opts *opts)
 	ui_free(u);
 	return status;
 }
-

@@ -30,6 +30,7 @@
 #include "tasks.h"
 
 #define UI_REGISTRY_CAPACITY 4096
+#define UI_APP_PROCS_MS 1000 /* how often services are classified */
 
 struct ui_app {
 	struct ui *u;
@@ -41,7 +42,9 @@ struct ui_app {
 	struct ingest *ingest;
 	struct sharedbrk *sharedbrk;
 	struct incidents *incidents;
-	struct procs *procs; /* managed services: the same code path as `overseer procs` */
+	struct procs *procs;	/* managed services: the same code path as `overseer procs` */
+	uv_timer_t procs_timer; /* classifies every service each second, whatever the screen */
+	bool procs_timer_on;
 	struct registry *registry;
 	int closing; /* components still closing */
 	bool stage2;
@@ -100,7 +103,7 @@ static void on_notify(const char *channel, const char *payload, size_t len, int 
 		ingest_notify(channel, payload, len, be_pid, a->ingest);
 	if (a->sharedbrk)
 		sharedbrk_notify(channel, payload, len, be_pid, a->sharedbrk);
-	ui_mark_dirty(a->u);
+	ui_mark_data_dirty(a->u);
 }
 
 static void on_connected(struct pgconn *c, void *ctx)
@@ -110,7 +113,7 @@ static void on_connected(struct pgconn *c, void *ctx)
 		ingest_connected(c, a->ingest);
 	if (a->sharedbrk)
 		sharedbrk_connected(c, a->sharedbrk);
-	ui_mark_dirty(a->u);
+	ui_mark_data_dirty(a->u);
 }
 
 static void on_model_change(struct poller *p, void *ctx)
@@ -119,7 +122,7 @@ static void on_model_change(struct poller *p, void *ctx)
 	(void)p;
 	if (a->incidents)
 		(void)incidents_eval_model(a->incidents, &a->m, ui_wall_ms());
-	ui_mark_dirty(a->u);
+	ui_mark_data_dirty(a->u);
 }
 
 static void on_breakers_change(struct sharedbrk *sb, const char *name, void *ctx)
@@ -136,7 +139,7 @@ static void on_breakers_change(struct sharedbrk *sb, const char *name, void *ctx
 					       breaker_name(poller_breaker_at(a->poller, i)));
 	}
 	ui_breakers_observe(a->u, name);
-	ui_mark_dirty(a->u);
+	ui_mark_data_dirty(a->u);
 }
 
 /* Every transition of the console's own breakers: published to the shared
@@ -148,7 +151,7 @@ static void on_poller_breaker(const struct breaker_event *ev, const char *corr, 
 		sharedbrk_breaker_event(a->sharedbrk, ev);
 	if (a->incidents)
 		(void)incidents_on_breaker_event(a->incidents, ev, corr, ui_wall_ms());
-	ui_mark_dirty(a->u);
+	ui_mark_data_dirty(a->u);
 }
 
 static void on_rate_event(const struct ratewin_event *ev, void *ctx)
@@ -156,7 +159,7 @@ static void on_rate_event(const struct ratewin_event *ev, void *ctx)
 	struct ui_app *a = ctx;
 	if (a->incidents)
 		(void)incidents_on_spike(a->incidents, ev, NULL, ui_wall_ms());
-	ui_mark_dirty(a->u);
+	ui_mark_data_dirty(a->u);
 }
 
 /* procs raises and resolves the process incidents itself (an operator's own
@@ -169,8 +172,16 @@ static void on_procs_event(const struct procs_event *ev, void *ctx)
 								       : LOG_LEVEL_INFO;
 	log_msg(lv, "ui", ev->corr && ev->corr[0] ? ev->corr : NULL, "service %s (pid %d) %s: %s",
 		ev->service, (int)ev->pid, procs_event_kind_name(ev->kind), ev->text);
-	a->u->procs_read_ms = 0; /* re-read /proc at the next draw */
-	ui_mark_dirty(a->u);
+	ui_mark_data_dirty(a->u);
+}
+
+/* The process incidents (died, up again) must not wait for an operator to
+ * look at the Processes screen: classify every service once a second. */
+static void on_procs_timer(uv_timer_t *t)
+{
+	struct ui_app *a = t->data;
+	if (a->procs && procs_count(a->procs) > 0)
+		procs_refresh(a->procs, ui_wall_ms());
 }
 
 /* --- registry ------------------------------------------------------------- */
@@ -308,6 +319,10 @@ int ui_app_open(struct ui *u, struct ov_error *err)
 		log_msg(LOG_LEVEL_ERROR, "ui", NULL, "process manager off: %s", e2.msg);
 	} else {
 		procs_on_event(a->procs, on_procs_event, a);
+		uv_timer_init(u->loop, &a->procs_timer);
+		a->procs_timer.data = a;
+		a->procs_timer_on = true;
+		uv_timer_start(&a->procs_timer, on_procs_timer, UI_APP_PROCS_MS, UI_APP_PROCS_MS);
 		int n = procs_readopt(a->procs, ui_wall_ms());
 		if (n > 0)
 			log_msg(LOG_LEVEL_INFO, "ui", NULL, "re-adopted %d recorded process%s", n,
@@ -352,6 +367,11 @@ static void on_poller_closed(struct poller *p, void *ctx)
 	stage_done(ctx);
 }
 
+static void on_procs_timer_closed(uv_handle_t *h)
+{
+	stage_done(h->data);
+}
+
 static void on_procs_closed(void *ctx)
 {
 	stage_done(ctx);
@@ -364,6 +384,10 @@ static void stage2(struct ui_app *a)
 	if (a->poller) {
 		a->closing++;
 		poller_close(a->poller, on_poller_closed, a);
+	}
+	if (a->procs_timer_on) {
+		a->closing++;
+		uv_close((uv_handle_t *)&a->procs_timer, on_procs_timer_closed);
 	}
 	if (a->procs) {
 		a->closing++;

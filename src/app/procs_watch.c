@@ -40,6 +40,10 @@ void procs_exit_hook(struct pidmgr_proc *proc, const struct pidmgr_exit *ex, voi
 	else
 		corrid_new(corr);
 	procs_forget(p, s, &ex->id);
+	/* It is gone now, whatever the last refresh saw: a restart before the
+	 * next refresh is then a change to RUNNING, which resolves the
+	 * process_died incident (a supervisor restarts within milliseconds). */
+	s->row.cls = PROCID_NOT_RUNNING;
 	if (!expected && p->inc)
 		(void)incidents_on_process_exit(p->inc, s->cfg->name, detail, corr,
 						procs_wall_ms());
