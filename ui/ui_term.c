@@ -343,10 +343,11 @@ int ui_term_find_theme(const char *name, char *path, size_t n, struct ov_error *
 	snprintf(file, sizeof(file), "%s.theme", name);
 	user[0] = '\0';
 	if (paths_config_dir(dir, sizeof(dir), &derr) == 0) {
+		char cand[sizeof(user) + sizeof(file) + 1];
 		snprintf(user, sizeof(user), "%s/themes", dir);
-		snprintf(dir, sizeof(dir), "%s/%s", user, file);
-		if (access(dir, R_OK) == 0)
-			return strutil_copy(path, n, dir)
+		if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", user, file) < sizeof(cand) &&
+		    access(cand, R_OK) == 0)
+			return strutil_copy(path, n, cand)
 				   ? 0
 				   : ov_error_set(err, ENAMETOOLONG, "theme path too long");
 	}
