@@ -114,6 +114,12 @@ void ui_mark_dirty(struct ui *u)
  * max_fps, for a fraction of the CPU. Keys and resizes keep max_fps. */
 void ui_mark_data_dirty(struct ui *u)
 {
+	/* Not in the first seconds: the first complete frame (PostgreSQL,
+	 * tasks, targets as they arrive) is what an operator waits for. */
+	if (ui_now_ms(u) < u->data_pace_from_ms) {
+		schedule_frame(u, u->frame_interval_ms);
+		return;
+	}
 	schedule_frame(u, u->frame_interval_ms > UI_DATA_FRAME_MS ? u->frame_interval_ms
 								  : UI_DATA_FRAME_MS);
 }
@@ -536,6 +542,7 @@ int ui_run(const struct cli_opts *opts)
 	u->glyphs = ui_spark_glyphs_for(codeset, u->ascii);
 	int fps = u->cfg->overseer.max_fps > 0 ? u->cfg->overseer.max_fps : 10;
 	u->frame_interval_ms = 1000 / fps;
+	u->data_pace_from_ms = ui_now_ms(u) + UI_DATA_PACE_AFTER_MS;
 	const char *theme = opts->theme ? opts->theme : u->cfg->overseer.theme;
 	/* A bad theme is a usage error, reported before the screen changes. */
 	if (ui_term_apply_theme(u, theme, &err) < 0) {

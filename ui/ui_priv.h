@@ -25,20 +25,21 @@
 #include "ui_spark.h"
 #include "ui_theme.h"
 
-#define UI_STATUS_MAX 256	 /* status line text */
-#define UI_ID_MAX 128		 /* a selected row's identity (name, id, task id) */
-#define UI_CELL_MAX 512		 /* one table cell, sanitised */
-#define UI_LOG_LINES_MAX 2000	 /* log lines kept for the Log screen */
-#define UI_LOG_LINE_MAX 1024	 /* bytes of one formatted log line */
-#define UI_LOG_TAIL_BYTES 262144 /* read at most this much of the log's end */
-#define UI_INCIDENTS_MAX 500	 /* incidents listed (newest first) */
-#define UI_DETAIL_LINES_MAX 400	 /* lines of a detail view */
-#define UI_STATUS_SHOW_MS 8000	 /* a result stays in the status line this long */
-#define UI_TICK_MS 1000		 /* data refresh of the visible screen */
-#define UI_DATA_FRAME_MS 250	 /* live data alone redraws at most this often */
-#define UI_EMPTY_READS_MAX 20	 /* readable wakeups with no key: the tty is gone */
-#define UI_QUIT_GRACE_MS 700	 /* closing handles after quit, at most */
-#define UI_SPARK_KEYS_MAX 64	 /* sparkline rows on the Overview */
+#define UI_STATUS_MAX 256	   /* status line text */
+#define UI_ID_MAX 128		   /* a selected row's identity (name, id, task id) */
+#define UI_CELL_MAX 512		   /* one table cell, sanitised */
+#define UI_LOG_LINES_MAX 2000	   /* log lines kept for the Log screen */
+#define UI_LOG_LINE_MAX 1024	   /* bytes of one formatted log line */
+#define UI_LOG_TAIL_BYTES 262144   /* read at most this much of the log's end */
+#define UI_INCIDENTS_MAX 500	   /* incidents listed (newest first) */
+#define UI_DETAIL_LINES_MAX 400	   /* lines of a detail view */
+#define UI_STATUS_SHOW_MS 8000	   /* a result stays in the status line this long */
+#define UI_TICK_MS 1000		   /* data refresh of the visible screen */
+#define UI_DATA_FRAME_MS 250	   /* live data alone redraws at most this often */
+#define UI_DATA_PACE_AFTER_MS 3000 /* the first data after start-up is drawn at once */
+#define UI_EMPTY_READS_MAX 20	   /* readable wakeups with no key: the tty is gone */
+#define UI_QUIT_GRACE_MS 700	   /* closing handles after quit, at most */
+#define UI_SPARK_KEYS_MAX 64	   /* sparkline rows on the Overview */
 
 struct ui;
 struct ui_app;
@@ -144,6 +145,7 @@ struct ui {
 	int empty_reads;
 	bool dirty, full_redraw, quitting, tty_gone;
 	int64_t last_frame_ms;
+	int64_t data_pace_from_ms; /* data frames are paced from then on (start-up draws at once) */
 	int64_t frame_interval_ms;
 	uint64_t frames;
 	int exit_status;

@@ -26,9 +26,9 @@
 
 _Static_assert(MODEL_HEALTH_MAX >= CONFIG_HEALTH_MAX, "every configured target has a model entry");
 
-/* The first rounds are spread over a quarter interval, or over this much
- * per target when that is longer (never over more than one interval), so
- * a thousand targets do not start in one burst. */
+/* The first rounds are spread over this much per target (never over more
+ * than one interval), so a thousand targets do not start in one burst while
+ * a handful start at once (the first complete frame waits for them). */
 #define POLLER_SPREAD_PER_TARGET_MS 2
 /* Change notifications are batched: at most one per this period. Each
  * one makes the application re-read the whole model (incident rules over
@@ -92,6 +92,7 @@ struct poller {
 	poller_cb change_cb;
 	void *change_ctx;
 	uv_timer_t change_timer; /* delivers a batch of changes */
+	int64_t last_change_ms;	 /* loop time of the last delivery */
 	bool change_pending;
 	poller_notify_cb notify_cb;
 	void *notify_ctx;
@@ -116,20 +117,25 @@ static void on_change_timer(uv_timer_t *h)
 {
 	struct poller *p = h->data;
 	p->change_pending = false;
+	p->last_change_ms = now_ms(p);
 	if (p->change_cb && !p->closing)
 		p->change_cb(p, p->change_ctx);
 }
 
 /* The model is current at once (its generation moves); the observer
- * hears about it within POLLER_CHANGE_BATCH_MS, once for every change
- * made meanwhile. */
+ * hears about it on the next loop turn when it last heard more than
+ * POLLER_CHANGE_BATCH_MS ago (so the first answer after start-up is drawn
+ * at once), else when that much has passed, once for every change made
+ * meanwhile. */
 static void changed(struct poller *p)
 {
 	model_touch(p->m);
 	if (!p->change_cb || p->change_pending || p->closing)
 		return;
 	p->change_pending = true;
-	uv_timer_start(&p->change_timer, on_change_timer, POLLER_CHANGE_BATCH_MS, 0);
+	int64_t since = now_ms(p) - p->last_change_ms;
+	int64_t wait = since >= POLLER_CHANGE_BATCH_MS ? 0 : POLLER_CHANGE_BATCH_MS - since;
+	uv_timer_start(&p->change_timer, on_change_timer, (uint64_t)wait, 0);
 }
 
 /* --- breakers --------------------------------------------------------- */
@@ -372,8 +378,8 @@ static void attempt(struct target *t)
 		} else if (strncmp(t->probe->error, "breaker open", 12) != 0) {
 			char prev[MODEL_TEXT_MAX - 32];
 			strutil_copy(prev, sizeof(prev), t->probe->error);
-			snprintf(t->probe->error, sizeof(t->probe->error), "breaker open; last error: %s",
-				 prev[0] ? prev : "none recorded");
+			snprintf(t->probe->error, sizeof(t->probe->error),
+				 "breaker open; last error: %s", prev[0] ? prev : "none recorded");
 		}
 		t->probe->updated_ms = now;
 		arm_breaker_timer(t);
@@ -640,6 +646,7 @@ struct poller *poller_new(uv_loop_t *loop, const struct ov_config *cfg, struct m
 	/* From here on, failures go through poller_close, which closes it. */
 	uv_timer_init(loop, &p->change_timer);
 	p->change_timer.data = p;
+	p->last_change_ms = INT64_MIN / 2;
 	pg_interval = config_interval_ms(cfg, cfg->postgres.interval_ms);
 	strutil_copy(m->qf.schema, sizeof(m->qf.schema), cfg->postgres.quantumflow_schema);
 	int rc = target_init(p, &p->targets[0], TARGET_PG, -1, POLLER_TARGET_PG, &m->pg.probe,
@@ -672,10 +679,8 @@ int poller_start(struct poller *p)
 	int64_t now = now_ms(p);
 	for (int i = 0; i < p->ntargets; i++) {
 		struct target *t = &p->targets[i];
-		int64_t spread = t->interval_ms / 4;
 		int64_t per_target = (int64_t)p->ntargets * POLLER_SPREAD_PER_TARGET_MS;
-		if (per_target > spread)
-			spread = per_target < t->interval_ms ? per_target : t->interval_ms;
+		int64_t spread = per_target < t->interval_ms ? per_target : t->interval_ms;
 		uint64_t first = ov_rng_below(&p->rng, (uint64_t)spread + 1);
 		t->due_ms = now + (int64_t)first;
 		arm_tick(t, now);
