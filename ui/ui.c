@@ -542,7 +542,6 @@ int ui_run(const struct cli_opts *opts)
 	u->glyphs = ui_spark_glyphs_for(codeset, u->ascii);
 	int fps = u->cfg->overseer.max_fps > 0 ? u->cfg->overseer.max_fps : 10;
 	u->frame_interval_ms = 1000 / fps;
-	u->data_pace_from_ms = ui_now_ms(u) + UI_DATA_PACE_AFTER_MS;
 	const char *theme = opts->theme ? opts->theme : u->cfg->overseer.theme;
 	/* A bad theme is a usage error, reported before the screen changes. */
 	if (ui_term_apply_theme(u, theme, &err) < 0) {
@@ -554,6 +553,7 @@ int ui_run(const struct cli_opts *opts)
 	(void)log_open(u->cfg->overseer.log[0] ? u->cfg->overseer.log : NULL,
 		       (enum log_level)u->cfg->overseer.log_level, NULL);
 	uv_loop_init(&loop);
+	u->data_pace_from_ms = ui_now_ms(u) + UI_DATA_PACE_AFTER_MS; /* loop time exists now */
 	rc = ui_app_open(u, &err);
 	if (rc == 0)
 		rc = ui_term_open(u, &err);
