@@ -608,12 +608,6 @@ void pgconn_kick(struct pgconn *c)
 
 /* ---- public API --------------------------------------------------------------------- */
 
-static bool looks_like_conninfo(const char *s)
-{
-	return strchr(s, '=') || strncmp(s, "postgresql://", 13) == 0 ||
-	       strncmp(s, "postgres://", 11) == 0;
-}
-
 static uint64_t seed_from_os(void)
 {
 	uint64_t seed;
@@ -654,40 +648,6 @@ static int opts_resolve(struct pgconn *c, const struct pgconn_opts *in, struct o
 	} else {
 		ov_splitmix_init(&c->rng, &c->own_sm, seed_from_os());
 	}
-	return 0;
-}
-
-/* Remember the secrets that must never appear in a text we pass on. */
-static int conninfo_resolve(struct pgconn *c, const char *conninfo, struct ov_error *err)
-{
-	const char *pw = getenv("PGPASSWORD");
-	char *msg = NULL, text[PGCONN_MSG_MAX];
-	PQconninfoOption *opts, *o;
-
-	c->mask = pgmask_new();
-	if (!c->mask)
-		return ov_error_set(err, ENOMEM, "pgconn: out of memory");
-	if (pw)
-		pgmask_add(c->mask, pw, strlen(pw));
-	c->conninfo = strdup(conninfo);
-	if (!c->conninfo)
-		return ov_error_set(err, ENOMEM, "pgconn: out of memory");
-	if (!looks_like_conninfo(conninfo))
-		return 0; /* a bare database name, as psql takes it */
-	/* libpq echoes raw tokens of a malformed URI in its errors, before any
-	 * parse could tell us the password. */
-	pgmask_add_conninfo(c->mask, conninfo);
-	opts = PQconninfoParse(conninfo, &msg);
-	if (!opts) {
-		pgmask_text(c->mask, msg ? msg : "out of memory", text, sizeof(text));
-		PQfreemem(msg);
-		return ov_error_set(err, EINVAL, "invalid conninfo: %s", text);
-	}
-	for (o = opts; o->keyword; o++)
-		if (o->val &&
-		    (strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0))
-			pgmask_add(c->mask, o->val, strlen(o->val));
-	PQconninfoFree(opts);
 	return 0;
 }
 
@@ -740,7 +700,7 @@ struct pgconn *pgconn_new(uv_loop_t *loop, const char *conninfo, const struct pg
 	c->loop = loop;
 	if (cbs)
 		c->cbs = *cbs;
-	if (opts_resolve(c, opts, err) < 0 || conninfo_resolve(c, conninfo, err) < 0) {
+	if (opts_resolve(c, opts, err) < 0 || pgconn_conninfo_resolve(c, conninfo, err) < 0) {
 		free_all(c);
 		return NULL;
 	}

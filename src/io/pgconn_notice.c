@@ -1,4 +1,5 @@
-/* pgconn_notice.c — what a pgconn tells its owner besides results: why an
+/* pgconn_notice.c — what a pgconn tells its owner besides results (and the
+ * secrets of its connection string, masked in all of it): why an
  * attempt or a session failed, and notices (libpq's, the server's, ours).
  *
  * Every text goes through the connection's pgmask first. libpq notices
@@ -7,6 +8,7 @@
  * inside libpq. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pgconn_priv.h"
@@ -124,4 +126,47 @@ void pgconn_notice(struct pgconn *c, const char *severity, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	pgmask_text(c->mask, text, n->msg, sizeof(n->msg));
+}
+
+/* ---- secrets of the connection string --------------------------------- */
+
+static bool looks_like_conninfo(const char *s)
+{
+	return strchr(s, '=') || strncmp(s, "postgresql://", 13) == 0 ||
+	       strncmp(s, "postgres://", 11) == 0;
+}
+
+/* Keep the conninfo and remember the secrets that must never appear in a
+ * text we pass on (see pgconn_priv.h). */
+int pgconn_conninfo_resolve(struct pgconn *c, const char *conninfo, struct ov_error *err)
+{
+	const char *pw = getenv("PGPASSWORD");
+	char *msg = NULL, text[PGCONN_MSG_MAX];
+	PQconninfoOption *opts, *o;
+
+	c->mask = pgmask_new();
+	if (!c->mask)
+		return ov_error_set(err, ENOMEM, "pgconn: out of memory");
+	if (pw)
+		pgmask_add(c->mask, pw, strlen(pw));
+	c->conninfo = strdup(conninfo);
+	if (!c->conninfo)
+		return ov_error_set(err, ENOMEM, "pgconn: out of memory");
+	if (!looks_like_conninfo(conninfo))
+		return 0; /* a bare database name, as psql takes it */
+	/* libpq echoes raw tokens of a malformed URI in its errors, before any
+	 * parse could tell us the password. */
+	pgmask_add_conninfo(c->mask, conninfo);
+	opts = PQconninfoParse(conninfo, &msg);
+	if (!opts) {
+		pgmask_text(c->mask, msg ? msg : "out of memory", text, sizeof(text));
+		PQfreemem(msg);
+		return ov_error_set(err, EINVAL, "invalid conninfo: %s", text);
+	}
+	for (o = opts; o->keyword; o++)
+		if (o->val &&
+		    (strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0))
+			pgmask_add(c->mask, o->val, strlen(o->val));
+	PQconninfoFree(opts);
+	return 0;
 }

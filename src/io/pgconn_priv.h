@@ -126,6 +126,12 @@ void pgconn_kick(struct pgconn *c);
  * but close_cb). */
 void pgconn_maybe_free(struct pgconn *c);
 
+/* ---- pgconn_notice.c (also) ------------------------------------------- */
+
+/* Copy conninfo into c and fill c->mask with every secret it or
+ * PGPASSWORD holds, so no error, notice or log line ever shows one. */
+int pgconn_conninfo_resolve(struct pgconn *c, const char *conninfo, struct ov_error *err);
+
 /* ---- pgconn_queue.c ------------------------------------------------------ */
 
 /* Bookkeeping, no callback (down to pgconn_stmt_forget). */
