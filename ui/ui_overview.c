@@ -575,7 +575,7 @@ static bool overview_action(struct ui *u, const struct ui_keymap_entry *e)
 
 static void overview_refresh(struct ui *u)
 {
-	ui_processes_refresh_now(u);
+	ui_processes_read(u);
 }
 
 const struct ui_screen_ops ui_overview_ops = {

@@ -173,7 +173,6 @@ struct ui {
 	size_t n_incidents;
 	uint64_t incidents_gen;
 	struct procid_verdict *procs; /* one per config service */
-	int64_t procs_read_ms;
 };
 
 /* --- ui.c ------------------------------------------------------------- */
@@ -298,7 +297,10 @@ enum ui_state ui_probe_state(const struct model_probe *p);
 int ui_draw_spark(struct ui *u, WINDOW *w, int y, int x, int cells, const char *key,
 		  const struct model *m);
 enum ui_state ui_breaker_state(enum breaker_state s);
+/* Services as /proc says right now (before an action). */
 void ui_processes_refresh_now(struct ui *u);
+/* Services as last classified (once a second by ui_app): for drawing. */
+void ui_processes_read(struct ui *u);
 void ui_incidents_refresh_now(struct ui *u);
 void ui_log_refresh(struct ui *u);
 void ui_breakers_observe(struct ui *u, const char *name);

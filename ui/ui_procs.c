@@ -49,8 +49,10 @@ static enum ui_state proc_state(enum procid_class c)
 
 /* The rows come from procs (the CLI's code path): classified with each
  * service's recorded identity, so a reused pid shows as stale here too.
- * Without procs (it failed to start) the configured checks alone decide. */
-void ui_processes_refresh_now(struct ui *u)
+ * ui_app classifies every service once a second; drawing copies that
+ * (reclassify false), an action asks /proc again first. Without procs (it
+ * failed to start) the configured checks alone decide. */
+static void copy_rows(struct ui *u, bool reclassify)
 {
 	int n = u->cfg->n_service;
 	struct procs *p = ui_app_procs(u);
@@ -62,7 +64,8 @@ void ui_processes_refresh_now(struct ui *u)
 			return;
 	}
 	int64_t now_ms = ui_wall_ms();
-	if (p)
+	/* before the first classification there is nothing to copy */
+	if (p && (reclassify || !procs_verdict(p, u->cfg->service[0].name)))
 		procs_refresh(p, now_ms);
 	for (int i = 0; i < n; i++) {
 		const struct procid_verdict *v =
@@ -72,7 +75,16 @@ void ui_processes_refresh_now(struct ui *u)
 		else
 			procid_check(&u->cfg->service[i], NULL, now_ms / 1000, &u->procs[i], NULL);
 	}
-	u->procs_read_ms = ui_now_ms(u);
+}
+
+void ui_processes_refresh_now(struct ui *u)
+{
+	copy_rows(u, true);
+}
+
+void ui_processes_read(struct ui *u)
+{
+	copy_rows(u, false);
 }
 
 static void proc_id(struct ui *u, uint32_t i, char *out, size_t n)
@@ -99,7 +111,7 @@ static void proc_refresh(struct ui *u)
 {
 	struct ui_list *l = &u->lists[UI_SCR_PROCESSES];
 	char id[UI_ID_MAX];
-	ui_processes_refresh_now(u);
+	ui_processes_read(u);
 	proc_n = 0;
 	for (int i = 0; u->procs && i < u->cfg->n_service && proc_n < PROC_ROWS_MAX; i++) {
 		const struct procid_verdict *v = &u->procs[i];
