@@ -102,7 +102,7 @@ static int setup(void **state)
 
 static void cluster(const char *name, const char *action)
 {
-	char cmd[512];
+	char cmd[1200];
 	snprintf(cmd, sizeof(cmd), "pg_ctlcluster %s %s%s >/dev/null 2>&1", name, action,
 		 strcmp(action, "stop") == 0 ? " -m fast" : "");
 	assert_int_equal(system(cmd), 0);

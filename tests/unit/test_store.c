@@ -80,7 +80,7 @@ static struct store *open_at(const char *path)
 	int rc = store_open(&st, path, &err);
 
 	if (rc != 0)
-		fail_msg("store_open(%s) = %d: %s", path, rc, err.msg);
+		fail_msg("store_open(%s) = %d: %s", path ? path : "(default path)", rc, err.msg);
 	return st;
 }
 
