@@ -47,32 +47,47 @@ static bool is_terminal(enum tasks_event_kind k)
 
 static struct rate_agent *rate_agent_get(struct ingest *ing, const char *agent)
 {
-	size_t i = (size_t)(hash_bytes(ing->seed, agent, strlen(agent)) % RATE_SLOTS);
+	size_t len = strlen(agent);
+	size_t i = (size_t)(hash_bytes(ing->seed, agent, len) % RATE_SLOTS);
+	if (len >= TASKS_AGENT_MAX)
+		return NULL; /* tasks_apply refused it already */
 	for (size_t n = 0; n < RATE_SLOTS; n++, i = (i + 1) % RATE_SLOTS) {
 		struct rate_agent *a = &ing->agents[i];
-		if (!a->agent[0]) {
+		if (!a->key[0]) {
 			if (ing->nagents >= INGEST_RATE_AGENTS_MAX)
 				return NULL;
-			strutil_copy(a->agent, sizeof(a->agent), agent);
+			memcpy(a->key, RATE_KEY_PREFIX, RATE_KEY_PREFIX_LEN);
+			memcpy(a->key + RATE_KEY_PREFIX_LEN, agent, len + 1);
+			a->keylen = (uint8_t)(RATE_KEY_PREFIX_LEN + len);
 			ing->nagents++;
 			return a;
 		}
-		if (strcmp(a->agent, agent) == 0)
+		if (a->keylen == RATE_KEY_PREFIX_LEN + len &&
+		    memcmp(a->key + RATE_KEY_PREFIX_LEN, agent, len) == 0)
 			return a;
 	}
 	return NULL;
 }
 
-static void rate_record(struct ingest *ing, const char *agent, const char *cls, bool err,
-			int64_t now)
+static void rate_record_key(struct ingest *ing, const char *key, bool err, int64_t now)
 {
-	char key[RATEWIN_KEY_MAX];
-	if (cls)
-		snprintf(key, sizeof(key), "task:%s:%s", agent, cls);
-	else
-		snprintf(key, sizeof(key), "task:%s", agent);
 	if (ratewin_record(ing->m->rates, key, now, err ? 1 : 0, 1) < 0)
 		ing->st.rate_dropped++;
+}
+
+/* "task:<agent>:<class>" from the agent's ready-made prefix. */
+static void rate_record_class(struct ingest *ing, const struct rate_agent *a, const char *cls,
+			      bool err, int64_t now)
+{
+	char key[RATEWIN_KEY_MAX];
+	size_t n = strlen(cls);
+	if (a->keylen + 1 + n >= sizeof(key))
+		n = sizeof(key) - 2 - a->keylen; /* cannot happen: names are short */
+	memcpy(key, a->key, a->keylen);
+	key[a->keylen] = ':';
+	memcpy(key + a->keylen + 1, cls, n);
+	key[a->keylen + 1 + n] = '\0';
+	rate_record_key(ing, key, err, now);
 }
 
 /* The class a failure is counted under (see ingest.h). */
@@ -88,35 +103,24 @@ static void count_outcome(struct ingest *ing, const struct tasks_event *ev, int6
 {
 	bool fail = ev->kind == TASKS_EV_FAILED || ev->kind == TASKS_EV_TIMED_OUT;
 	enum errclass cls = fail ? failure_class(ev) : ERRCLASS_NONE;
-	struct rate_agent *a;
+	struct rate_agent *a = rate_agent_get(ing, ev->agent);
 
 	ing->st.terminal++;
 	ing->st.failures += fail;
-	rate_record(ing, ev->agent, NULL, fail, now);
-	a = rate_agent_get(ing, ev->agent);
 	if (!a) {
+		char key[RATEWIN_KEY_MAX];
+		snprintf(key, sizeof(key), RATE_KEY_PREFIX "%s", ev->agent);
+		rate_record_key(ing, key, fail, now);
 		ing->st.rate_agents_overflow++;
 		return;
 	}
+	rate_record_key(ing, a->key, fail, now);
 	if (fail)
 		a->classes |= 1u << cls;
 	for (int c = ERRCLASS_NONE + 1; c < ERRCLASS_COUNT; c++)
 		if (a->classes & (1u << c))
-			rate_record(ing, ev->agent, errclass_name((enum errclass)c),
-				    fail && (enum errclass)c == cls, now);
-}
-
-/* Has this attempt already an outcome in the task's timeline? */
-static bool outcome_known(const struct tasks *t, const struct tasks_event *ev)
-{
-	const struct tasks_task *p = tasks_find(t, ev->task);
-	uint32_t attempt = ev->attempt ? ev->attempt : 1;
-	if (!p)
-		return false;
-	for (size_t i = 0; i < p->ntimeline; i++)
-		if (p->timeline[i].attempt == attempt && is_terminal(p->timeline[i].kind))
-			return true;
-	return false;
+			rate_record_class(ing, a, errclass_name((enum errclass)c),
+					  fail && (enum errclass)c == cls, now);
 }
 
 void ingest_apply_event(struct ingest *ing, const struct tasks_event *ev, bool rates_ok)
@@ -124,7 +128,8 @@ void ingest_apply_event(struct ingest *ing, const struct tasks_event *ev, bool r
 	struct ov_error err = {0};
 	int64_t now = now_ms(ing);
 	bool count =
-	    rates_ok && ing->m->rates && is_terminal(ev->kind) && !outcome_known(ing->m->tasks, ev);
+	    rates_ok && ing->m->rates && is_terminal(ev->kind) &&
+	    !tasks_attempt_has_outcome(ing->m->tasks, ev->task, ev->attempt ? ev->attempt : 1);
 	int rc = tasks_apply(ing->m->tasks, ev, now, &err);
 	uint64_t *outcome[] = {[TASKS_APPLIED] = &ing->st.applied,
 			       [TASKS_DUPLICATE] = &ing->st.duplicates,

@@ -33,8 +33,13 @@ struct cursor {
 };
 
 /* An agent's error classes seen so far, so each class key gets every outcome. */
+/* An agent's rate keys start with "task:<agent>": kept ready-made, since
+ * every terminal event records under it (and under each of its classes). */
+#define RATE_KEY_PREFIX "task:"
+#define RATE_KEY_PREFIX_LEN (sizeof(RATE_KEY_PREFIX) - 1)
 struct rate_agent {
-	char agent[TASKS_AGENT_MAX];
+	char key[RATE_KEY_PREFIX_LEN + TASKS_AGENT_MAX]; /* "" when the slot is free */
+	uint8_t keylen;
 	uint32_t classes; /* bit i: class i (enum errclass) has a key */
 };
 

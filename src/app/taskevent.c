@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "errclass.h"
+#include "jsonarena.h"
 #include "sanitize.h"
 #include "strutil.h"
 
@@ -206,20 +207,69 @@ size_t taskevent_format_ts(int64_t ms, char *out, size_t n)
 /* ---- parsing --------------------------------------------------------------- */
 
 /* JSON null and absence are the same for optional fields. */
+static json_t *present(json_t *j)
+{
+	return j && !json_is_null(j) ? j : NULL;
+}
+
 static json_t *get(json_t *obj, const char *key)
 {
-	json_t *j = json_object_get(obj, key);
-	return j && !json_is_null(j) ? j : NULL;
+	return present(json_object_get(obj, key));
+}
+
+/* The top-level fields v1 reads, found in one pass over the object: a lookup
+ * per field hashes its name again (10 of them per event, at line rate). */
+struct fields {
+	json_t *v, *task, *agent, *event, *ts, *step, *attempt, *duration_ms, *error,
+	    *correlation_id, *meta;
+};
+
+#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
+static void find_fields(json_t *root, struct fields *fl)
+{
+	const char *k;
+	size_t n;
+	json_t *val;
+
+	memset(fl, 0, sizeof(*fl));
+	json_object_keylen_foreach(root, k, n, val)
+	{
+		json_t **slot = NULL;
+		if (KEY_IS(k, n, "v"))
+			slot = &fl->v;
+		else if (KEY_IS(k, n, "task"))
+			slot = &fl->task;
+		else if (KEY_IS(k, n, "agent"))
+			slot = &fl->agent;
+		else if (KEY_IS(k, n, "event"))
+			slot = &fl->event;
+		else if (KEY_IS(k, n, "ts"))
+			slot = &fl->ts;
+		else if (KEY_IS(k, n, "step"))
+			slot = &fl->step;
+		else if (KEY_IS(k, n, "attempt"))
+			slot = &fl->attempt;
+		else if (KEY_IS(k, n, "duration_ms"))
+			slot = &fl->duration_ms;
+		else if (KEY_IS(k, n, "error"))
+			slot = &fl->error;
+		else if (KEY_IS(k, n, "correlation_id"))
+			slot = &fl->correlation_id;
+		else if (KEY_IS(k, n, "meta"))
+			slot = &fl->meta;
+		if (slot)
+			*slot = present(val);
+	}
 }
 
 /* A string field into dst[cap]: absent (NULL, when optional), or copied.
  * Longer than cap - 1: rejected as too_long, or cut (at a character
  * boundary) when `cut` is set, which returns OK with *was_cut. */
-static enum taskevent_reason take_string(json_t *obj, const char *key, enum taskevent_field f,
-					 bool required, char *dst, size_t cap, bool cut,
-					 bool *was_cut, struct taskevent_reject *rej)
+static enum taskevent_reason take_string(json_t *j, enum taskevent_field f, bool required,
+					 char *dst, size_t cap, bool cut, bool *was_cut,
+					 struct taskevent_reject *rej)
 {
-	json_t *j = get(obj, key);
 	dst[0] = '\0';
 	if (!j) {
 		if (required)
@@ -250,14 +300,13 @@ static enum taskevent_reason take_string(json_t *obj, const char *key, enum task
 
 /* A number field: integer, or a real when `real_ok` (truncated towards 0).
  * *present false when absent. */
-static enum taskevent_reason take_int(json_t *obj, const char *key, enum taskevent_field f,
-				      bool real_ok, int64_t min, int64_t max, int64_t *out,
-				      bool *present, struct taskevent_reject *rej)
+static enum taskevent_reason take_int(json_t *j, enum taskevent_field f, bool real_ok,
+				      int64_t min, int64_t max, int64_t *out, bool *was_there,
+				      struct taskevent_reject *rej)
 {
-	json_t *j = get(obj, key);
 	double r;
 
-	*present = j != NULL;
+	*was_there = j != NULL;
 	if (!j)
 		return TASKEVENT_OK;
 	if (json_is_integer(j)) {
@@ -282,9 +331,8 @@ static enum taskevent_reason take_int(json_t *obj, const char *key, enum taskeve
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_version(json_t *root, struct taskevent_reject *rej)
+static enum taskevent_reason take_version(json_t *v, struct taskevent_reject *rej)
 {
-	json_t *v = get(root, "v");
 	if (!v)
 		return reject(rej, TASKEVENT_MISSING_FIELD, TASKEVENT_FIELD_V, "missing field 'v'");
 	if (!json_is_integer(v))
@@ -297,16 +345,15 @@ static enum taskevent_reason take_version(json_t *root, struct taskevent_reject 
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_event(json_t *root, struct taskevent *out,
+static enum taskevent_reason take_event(json_t *j, struct taskevent *out,
 					struct taskevent_reject *rej)
 {
 	char name[32], q[QUOTE_MAX];
-	enum taskevent_reason r = take_string(root, "event", TASKEVENT_FIELD_EVENT, true, name,
-					      sizeof(name), true, NULL, rej);
+	enum taskevent_reason r =
+	    take_string(j, TASKEVENT_FIELD_EVENT, true, name, sizeof(name), true, NULL, rej);
 	if (r != TASKEVENT_OK)
 		return r;
 	if (tasks_event_parse(name, &out->kind) < 0) {
-		json_t *j = json_object_get(root, "event");
 		return reject(rej, TASKEVENT_UNKNOWN_EVENT, TASKEVENT_FIELD_EVENT,
 			      "unknown event '%s' (expected queued|started|progress|succeeded|"
 			      "failed|cancelled|timed_out)",
@@ -315,12 +362,11 @@ static enum taskevent_reason take_event(json_t *root, struct taskevent *out,
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_ts(json_t *root, struct taskevent *out,
+static enum taskevent_reason take_ts(json_t *j, struct taskevent *out,
 				     struct taskevent_reject *rej)
 {
-	json_t *j = get(root, "ts");
 	char q[QUOTE_MAX];
-	bool present;
+	bool was_there;
 
 	if (!j)
 		return reject(rej, TASKEVENT_MISSING_FIELD, TASKEVENT_FIELD_TS,
@@ -338,14 +384,13 @@ static enum taskevent_reason take_ts(json_t *root, struct taskevent *out,
 		return reject(rej, TASKEVENT_BAD_TYPE, TASKEVENT_FIELD_TS,
 			      "field 'ts' must be an RFC 3339 string or epoch milliseconds, not %s",
 			      type_name(j));
-	return take_int(root, "ts", TASKEVENT_FIELD_TS, true, 0, TASKEVENT_TS_MAX_MS, &out->ts_ms,
-			&present, rej);
+	return take_int(j, TASKEVENT_FIELD_TS, true, 0, TASKEVENT_TS_MAX_MS, &out->ts_ms, &was_there,
+			rej);
 }
 
-static enum taskevent_reason take_error(json_t *root, struct taskevent *out,
+static enum taskevent_reason take_error(json_t *e, struct taskevent *out,
 					struct taskevent_reject *rej)
 {
-	json_t *e = get(root, "error");
 	bool cut = false;
 	enum taskevent_reason r;
 	char cls[ERRCLASS_NAME_MAX + 1];
@@ -356,11 +401,11 @@ static enum taskevent_reason take_error(json_t *root, struct taskevent *out,
 		return reject(rej, TASKEVENT_BAD_TYPE, TASKEVENT_FIELD_ERROR,
 			      "field 'error' must be an object, not %s", type_name(e));
 	out->has_error = true;
-	r = take_string(e, "class", TASKEVENT_FIELD_ERROR_CLASS, false, cls, sizeof(cls), true,
+	r = take_string(get(e, "class"), TASKEVENT_FIELD_ERROR_CLASS, false, cls, sizeof(cls), true,
 			NULL, rej);
 	if (r != TASKEVENT_OK)
 		return r;
-	r = take_string(e, "message", TASKEVENT_FIELD_ERROR_MESSAGE, false, out->error_message,
+	r = take_string(get(e, "message"), TASKEVENT_FIELD_ERROR_MESSAGE, false, out->error_message,
 			sizeof(out->error_message), true, &cut, rej);
 	if (r != TASKEVENT_OK)
 		return r;
@@ -378,10 +423,9 @@ static enum taskevent_reason take_error(json_t *root, struct taskevent *out,
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_meta(json_t *root, struct taskevent *out,
+static enum taskevent_reason take_meta(json_t *m, struct taskevent *out,
 				       struct taskevent_reject *rej)
 {
-	json_t *m = get(root, "meta");
 	if (!m)
 		return TASKEVENT_OK;
 	if (!json_is_object(m))
@@ -404,39 +448,41 @@ static enum taskevent_reason parse_fields(json_t *root, struct taskevent *out,
 					  struct taskevent_reject *rej)
 {
 	enum taskevent_reason r;
+	struct fields fl;
 	int64_t v = 0;
-	bool present;
+	bool was_there;
 
-	if ((r = take_version(root, rej)) != TASKEVENT_OK)
+	find_fields(root, &fl);
+	if ((r = take_version(fl.v, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(root, "task", TASKEVENT_FIELD_TASK, true, out->task, sizeof(out->task),
+	if ((r = take_string(fl.task, TASKEVENT_FIELD_TASK, true, out->task, sizeof(out->task),
 			     false, NULL, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(root, "agent", TASKEVENT_FIELD_AGENT, true, out->agent,
-			     sizeof(out->agent), false, NULL, rej)) != TASKEVENT_OK)
+	if ((r = take_string(fl.agent, TASKEVENT_FIELD_AGENT, true, out->agent, sizeof(out->agent),
+			     false, NULL, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_event(root, out, rej)) != TASKEVENT_OK)
+	if ((r = take_event(fl.event, out, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_ts(root, out, rej)) != TASKEVENT_OK)
+	if ((r = take_ts(fl.ts, out, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(root, "step", TASKEVENT_FIELD_STEP, false, out->step,
-			     sizeof(out->step), false, NULL, rej)) != TASKEVENT_OK)
+	if ((r = take_string(fl.step, TASKEVENT_FIELD_STEP, false, out->step, sizeof(out->step),
+			     false, NULL, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_int(root, "attempt", TASKEVENT_FIELD_ATTEMPT, false, 1, TASKEVENT_ATTEMPT_MAX,
-			  &v, &present, rej)) != TASKEVENT_OK)
+	if ((r = take_int(fl.attempt, TASKEVENT_FIELD_ATTEMPT, false, 1, TASKEVENT_ATTEMPT_MAX, &v,
+			  &was_there, rej)) != TASKEVENT_OK)
 		return r;
-	out->attempt = present ? (uint32_t)v : 0;
-	if ((r = take_int(root, "duration_ms", TASKEVENT_FIELD_DURATION, true, 0,
-			  TASKEVENT_DURATION_MAX_MS, &v, &present, rej)) != TASKEVENT_OK)
+	out->attempt = was_there ? (uint32_t)v : 0;
+	if ((r = take_int(fl.duration_ms, TASKEVENT_FIELD_DURATION, true, 0,
+			  TASKEVENT_DURATION_MAX_MS, &v, &was_there, rej)) != TASKEVENT_OK)
 		return r;
-	out->duration_ms = present ? v : -1;
-	if ((r = take_error(root, out, rej)) != TASKEVENT_OK)
+	out->duration_ms = was_there ? v : -1;
+	if ((r = take_error(fl.error, out, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(root, "correlation_id", TASKEVENT_FIELD_CORRELATION_ID, false,
+	if ((r = take_string(fl.correlation_id, TASKEVENT_FIELD_CORRELATION_ID, false,
 			     out->correlation_id, sizeof(out->correlation_id), false, NULL, rej)) !=
 	    TASKEVENT_OK)
 		return r;
-	return take_meta(root, out, rej);
+	return take_meta(fl.meta, out, rej);
 }
 
 /* Offset of the first ill-formed byte (the text is known to have one). */
@@ -468,12 +514,17 @@ enum taskevent_reason taskevent_parse(const char *payload, size_t len, struct ta
 	if (len > TASKEVENT_PAYLOAD_MAX)
 		return reject(rej, TASKEVENT_OVERSIZED, TASKEVENT_FIELD_NONE,
 			      "payload is %zu bytes, at most %d", len, TASKEVENT_PAYLOAD_MAX);
-	if (!sanitize_utf8_valid(payload, len))
-		return reject(rej, TASKEVENT_NOT_UTF8, TASKEVENT_FIELD_NONE,
-			      "payload is not valid UTF-8 (byte %zu)",
-			      first_bad_utf8(payload, len));
+	/* jansson accepts only well-formed UTF-8 (bytes after the value
+	 * included), so the encoding is checked again only when it refused. */
+	int scoped = jsonarena_begin();
 	root = json_loadb(payload, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
+		if (scoped == 0)
+			jsonarena_end();
+		if (!sanitize_utf8_valid(payload, len))
+			return reject(rej, TASKEVENT_NOT_UTF8, TASKEVENT_FIELD_NONE,
+				      "payload is not valid UTF-8 (byte %zu)",
+				      first_bad_utf8(payload, len));
 		/* jansson quotes the input near the error: made safe first. */
 		quote(q, sizeof(q), je.text, strnlen(je.text, sizeof(je.text)));
 		if (json_error_code(&je) == json_error_null_character)
@@ -487,13 +538,21 @@ enum taskevent_reason taskevent_parse(const char *payload, size_t len, struct ta
 		    reject(rej, TASKEVENT_NOT_OBJECT, TASKEVENT_FIELD_NONE,
 			   "payload is a JSON %s, not an object", type_name(root));
 		json_decref(root);
+		if (scoped == 0)
+			jsonarena_end();
 		return r;
 	}
 	memset(out, 0, offsetof(struct taskevent, meta));
 	out->meta[0] = '\0';
 	out->notes = 0;
 	enum taskevent_reason r = parse_fields(root, out, rej);
-	json_decref(root);
+	if (scoped == 0 && jsonarena_owns_all())
+		jsonarena_end(); /* the whole tree goes with the arena */
+	else {
+		json_decref(root);
+		if (scoped == 0)
+			jsonarena_end();
+	}
 	return r;
 }
 

@@ -1069,6 +1069,22 @@ const struct tasks_task *tasks_find(const struct tasks *t, const char *id)
 	return ix == NIL ? NULL : view_of(t, ix);
 }
 
+bool tasks_attempt_has_outcome(const struct tasks *t, const char *id, uint32_t attempt)
+{
+	uint32_t ix = find_ix(t, id);
+	if (ix == NIL)
+		return false;
+	const struct rec *r = rec_at(t, ix);
+	if (attempt == 0)
+		attempt = 1;
+	for (size_t i = 0; i < r->ntl; i++) {
+		const struct tl *e = tl_at(t, r, i);
+		if (e->attempt == attempt && ev_table[TL_KIND(e->fpk)].rank == RANK_TERMINAL)
+			return true;
+	}
+	return false;
+}
+
 uint64_t tasks_ref(const struct tasks *t, const char *id)
 {
 	uint32_t ix = find_ix(t, id);

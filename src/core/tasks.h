@@ -283,6 +283,10 @@ size_t tasks_expire(struct tasks *t, int64_t now_ms, int64_t idle_ms);
  * tasks_get(), tasks_next() (or tasks_snapshot()), tasks_apply() or
  * tasks_expire() on the same table. Copy it to keep it. */
 const struct tasks_task *tasks_find(const struct tasks *t, const char *id);
+/* Does the task's timeline hold a terminal event of this attempt (0 counts
+ * as 1)? The question ingestion asks before counting an outcome, without
+ * assembling the task as tasks_find() does. False when the task is absent. */
+bool tasks_attempt_has_outcome(const struct tasks *t, const char *id, uint32_t attempt);
 
 /* References: a task's ref stays valid while it stays in the table, and is
  * not given to another task for 2^32 record allocations; 0 is never a ref.

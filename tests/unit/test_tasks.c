@@ -432,6 +432,39 @@ static void test_duplicate_event_changes_nothing(void **state)
 	tasks_free(t);
 }
 
+/* The question ingestion asks before counting an outcome: per attempt,
+ * terminal kinds only, attempt 0 read as 1, absent task false. */
+static void test_attempt_has_outcome(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(4, 4, 4, 4);
+	assert_false(tasks_attempt_has_outcome(t, "t", 1));
+	assert_int_equal(apply(t, ev("t", TASKS_EV_STARTED, 100, 1)), TASKS_APPLIED);
+	assert_false(tasks_attempt_has_outcome(t, "t", 1));
+	assert_int_equal(apply(t, ev("t", TASKS_EV_FAILED, 200, 1)), TASKS_APPLIED);
+	assert_true(tasks_attempt_has_outcome(t, "t", 1));
+	assert_true(tasks_attempt_has_outcome(t, "t", 0));
+	assert_false(tasks_attempt_has_outcome(t, "t", 2));
+	assert_int_equal(apply(t, ev("t", TASKS_EV_PROGRESS, 300, 2)), TASKS_APPLIED);
+	assert_false(tasks_attempt_has_outcome(t, "t", 2));
+	assert_int_equal(apply(t, ev("t", TASKS_EV_TIMED_OUT, 400, 2)), TASKS_APPLIED);
+	assert_true(tasks_attempt_has_outcome(t, "t", 2));
+	assert_false(tasks_attempt_has_outcome(t, "u", 1));
+	/* agrees with the assembled view for every attempt */
+	const struct tasks_task *p = find(t, "t");
+	for (uint32_t a = 1; a <= 3; a++) {
+		bool seen = false;
+		for (size_t i = 0; i < p->ntimeline; i++)
+			seen |= p->timeline[i].attempt == a &&
+				(p->timeline[i].kind == TASKS_EV_FAILED ||
+				 p->timeline[i].kind == TASKS_EV_TIMED_OUT ||
+				 p->timeline[i].kind == TASKS_EV_SUCCEEDED ||
+				 p->timeline[i].kind == TASKS_EV_CANCELLED);
+		assert_int_equal(tasks_attempt_has_outcome(t, "t", a), seen);
+	}
+	tasks_free(t);
+}
+
 static void test_same_event_from_other_source_is_not_a_duplicate(void **state)
 {
 	(void)state;
@@ -1468,6 +1501,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shuffled_and_duplicated_orders_converge),
 	    cmocka_unit_test(test_name_tables_round_trip),
+	    cmocka_unit_test(test_attempt_has_outcome),
 	    cmocka_unit_test(test_terminal_states_are_exactly_the_finished_ones),
 	    cmocka_unit_test(test_new_rejects_bad_config),
 	    cmocka_unit_test(test_default_config_tracks_events),
