@@ -1,4 +1,5 @@
-/* poller.c — scheduling and the guard chain around every probe. */
+/* poller.c — scheduling and the guard chain around every probe; each
+ * target's breaker and the breaker table are in poller_breakers.c. */
 #include "poller.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "ixtab.h"
 #include "log.h"
 #include "pgconn.h"
+#include "poller_priv.h"
 #include "probe_pg.h"
 #include "probe_pgmq.h"
 #include "probe_qf.h"
@@ -41,77 +43,8 @@ _Static_assert(MODEL_HEALTH_MAX >= CONFIG_HEALTH_MAX, "every configured target h
  * wake-up of the loop instead of waking it one by one, which with a
  * thousand targets was a tenth of the polling's CPU. */
 #define POLLER_TICK_GRAIN_MS 10
-/* Seed of the target-name index (names come from the operator's file). */
-#define POLLER_NAME_SEED 0x706f6c6c6572ULL
-
-enum target_kind { TARGET_PG, TARGET_PGMQ, TARGET_QF, TARGET_HEALTH };
-
-struct target {
-	struct poller *p;
-	enum target_kind kind;
-	int health_index;
-	char name[MODEL_NAME_MAX]; /* breaker name */
-	struct model_probe *probe; /* head in the model */
-	int64_t interval_ms;
-	int64_t timeout_ms;
-	int64_t due_ms;	  /* when the next scheduled round is due (loop time) */
-	uv_timer_t tick;  /* the schedule */
-	uv_timer_t retry; /* backoff sleep */
-	uv_timer_t brk;	  /* breaker deadlines: open -> half-open, expiries */
-	struct breaker *br;
-	struct bulkhead *bh;
-	struct backoff_budget *budget;
-	struct backoff_call call;
-	struct breaker_permit permit;
-	bool in_flight;
-	bool round_open; /* a round (first attempt + retries) is under way */
-	bool once;	 /* this round counts towards poller_poll_once */
-	bool blocked;	 /* the last attempt was refused by the breaker */
-	int64_t started_ms;
-	char corr[CORRID_SIZE];
-	uint64_t overruns;
-};
-
-struct poller {
-	uv_loop_t *loop;
-	const struct ov_config *cfg;
-	struct model *m;
-	struct ov_rng rng;
-	struct ov_splitmix sm;
-	struct pgconn *pg;
-	struct http *http;
-	struct probe_pg *probe_pg;
-	struct pgconn_event last_pg_event;
-	char last_pg_reason[MODEL_TEXT_MAX];
-	int ntargets;
-	struct target *targets;
-	struct ixtab *by_name; /* target name -> index in targets */
-	int once_pending;
-	poller_cb once_done;
-	void *once_ctx;
-	poller_cb change_cb;
-	void *change_ctx;
-	uv_timer_t change_timer; /* delivers a batch of changes */
-	int64_t last_change_ms;	 /* loop time of the last delivery */
-	bool change_pending;
-	poller_notify_cb notify_cb;
-	void *notify_ctx;
-	poller_connected_cb connected_cb;
-	void *connected_ctx;
-	poller_breaker_cb breaker_cb;
-	void *breaker_ctx;
-	int closing_handles;
-	bool closing;
-	poller_cb close_cb;
-	void *close_ctx;
-};
 
 static void attempt(struct target *t);
-
-static int64_t now_ms(const struct poller *p)
-{
-	return (int64_t)uv_now(p->loop);
-}
 
 static void on_change_timer(uv_timer_t *h)
 {
@@ -127,7 +60,7 @@ static void on_change_timer(uv_timer_t *h)
  * POLLER_CHANGE_BATCH_MS ago (so the first answer after start-up is drawn
  * at once), else when that much has passed, once for every change made
  * meanwhile. */
-static void changed(struct poller *p)
+void poller_changed(struct poller *p)
 {
 	model_touch(p->m);
 	if (!p->change_cb || p->change_pending || p->closing)
@@ -138,73 +71,6 @@ static void changed(struct poller *p)
 	uv_timer_start(&p->change_timer, on_change_timer, (uint64_t)wait, 0);
 }
 
-/* --- breakers --------------------------------------------------------- */
-
-static void breaker_cfg_from(const struct ov_config *cfg, const char *name,
-			     struct breaker_config *bc)
-{
-	const struct config_breaker *cb = config_find_breaker(cfg, name);
-
-	breaker_config_default(bc);
-	if (!cb)
-		return;
-	bc->failure_threshold = (uint32_t)cb->failure_threshold;
-	bc->failure_rate_pct = cb->failure_rate_pct;
-	bc->min_calls = (uint32_t)cb->min_calls;
-	bc->window = BREAKER_WINDOW_TIME;
-	bc->window_size = (uint32_t)(cb->window_ms / 1000 > 0 ? cb->window_ms / 1000 : 1);
-	bc->open_base_ms = cb->open_for_ms;
-	bc->open_cap_ms = cb->open_max_ms;
-	bc->half_open_probes = (uint32_t)cb->half_open_probes;
-	bc->half_open_deadline_ms = cb->half_open_timeout_ms;
-	bc->slow_call_ms = cb->slow_call_ms;
-	bc->slow_call_rate_pct = cb->slow_call_rate_pct;
-}
-
-static void on_breaker_timer(uv_timer_t *h);
-static void begin_round(struct target *t, bool once);
-
-static void arm_breaker_timer(struct target *t)
-{
-	int64_t deadline;
-
-	if (t->p->closing)
-		return;
-	if (breaker_next_deadline(t->br, &deadline)) {
-		int64_t d = deadline - now_ms(t->p);
-		uv_timer_start(&t->brk, on_breaker_timer, (uint64_t)(d > 0 ? d : 0), 0);
-	} else {
-		uv_timer_stop(&t->brk);
-	}
-}
-
-static void on_breaker_timer(uv_timer_t *h)
-{
-	struct target *t = h->data;
-
-	breaker_tick(t->br, now_ms(t->p));
-	/* Half-open probes go out when the breaker allows them, not at the next
-	 * scheduled tick, so recovery is seen on time. */
-	if (breaker_state(t->br) == BREAKER_HALF_OPEN && !t->in_flight && !t->round_open)
-		begin_round(t, false);
-	arm_breaker_timer(t);
-}
-
-static void on_breaker_event(void *ctx, const struct breaker_event *ev)
-{
-	struct target *t = ctx;
-
-	log_fields(ev->to == BREAKER_CLOSED ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "breaker", t->corr,
-		   ev->text,
-		   json_pack("{s:s, s:s, s:s, s:s, s:I}", "breaker", ev->breaker, "from",
-			     breaker_state_name(ev->from), "to", breaker_state_name(ev->to),
-			     "actor", ev->actor, "k", (json_int_t)ev->k));
-	if (t->kind == TARGET_HEALTH)
-		t->p->m->health[t->health_index].breaker = ev->to;
-	if (t->p->breaker_cb)
-		t->p->breaker_cb(ev, t->corr, t->p->breaker_ctx);
-}
-
 /* --- the round: attempt, outcome, retry ------------------------------- */
 
 static void finish_round(struct target *t)
@@ -212,7 +78,7 @@ static void finish_round(struct target *t)
 	struct poller *p = t->p;
 
 	t->round_open = false;
-	changed(p);
+	poller_changed(p);
 	if (t->once) {
 		t->once = false;
 		if (--p->once_pending == 0 && p->once_done)
@@ -245,7 +111,7 @@ static void outcome(struct target *t, bool ok, bool counts, struct errclass_verd
 			       : BREAKER_FAILURE,
 		       now - t->started_ms);
 	bulkhead_release(t->bh, &next_ticket);
-	arm_breaker_timer(t);
+	poller_arm_breaker_timer(t);
 	/* A PostgreSQL probe is not retried while the connection is down: the
 	 * connection's own backoff decides when to try the server again. */
 	bool pg_down = t->kind != TARGET_HEALTH && pgconn_state(p->pg) != PGCONN_CONNECTED;
@@ -261,7 +127,7 @@ static void outcome(struct target *t, bool ok, bool counts, struct errclass_verd
 		if (d == BACKOFF_RETRY && bs != BREAKER_OPEN && bs != BREAKER_HALF_OPEN &&
 		    bs != BREAKER_FORCED_OPEN) {
 			uv_timer_start(&t->retry, on_retry_timer, (uint64_t)delay, 0);
-			changed(p);
+			poller_changed(p);
 			return;
 		}
 	}
@@ -382,7 +248,7 @@ static void attempt(struct target *t)
 				 "breaker open; last error: %s", prev[0] ? prev : "none recorded");
 		}
 		t->probe->updated_ms = now;
-		arm_breaker_timer(t);
+		poller_arm_breaker_timer(t);
 		finish_round(t);
 		return;
 	}
@@ -407,7 +273,7 @@ static void attempt(struct target *t)
 	}
 }
 
-static void begin_round(struct target *t, bool once)
+void poller_begin_round(struct target *t, bool once)
 {
 	if (t->round_open || t->in_flight) {
 		t->overruns++;
@@ -452,7 +318,7 @@ static void on_tick(uv_timer_t *h)
 	if (t->due_ms <= now)
 		t->due_ms = now + (int64_t)((double)t->interval_ms * f);
 	arm_tick(t, now);
-	begin_round(t, false);
+	poller_begin_round(t, false);
 }
 
 /* --- PostgreSQL connection -------------------------------------------- */
@@ -502,9 +368,9 @@ static void on_pg_connected(struct pgconn *c, void *ctx)
 		if (st == BREAKER_OPEN || st == BREAKER_HALF_OPEN)
 			(void)breaker_reset(t->br, now_ms(p), "auto",
 					    "PostgreSQL connection re-established", &err);
-		arm_breaker_timer(t);
+		poller_arm_breaker_timer(t);
 		if (!t->in_flight && !t->round_open && st != BREAKER_FORCED_OPEN)
-			begin_round(t, false);
+			poller_begin_round(t, false);
 	}
 	if (p->connected_cb)
 		p->connected_cb(c, p->connected_ctx);
@@ -519,12 +385,6 @@ static void on_pg_notice(struct pgconn *c, const char *severity, const char *mes
 
 /* --- construction ----------------------------------------------------- */
 
-static bool target_named(const void *ctx, uint32_t ix, const void *key)
-{
-	const struct poller *p = ctx;
-	return strcmp(p->targets[ix].name, key) == 0;
-}
-
 static int target_init(struct poller *p, struct target *t, enum target_kind kind, int index,
 		       const char *name, struct model_probe *probe, int64_t interval_ms,
 		       int64_t timeout_ms, struct ov_error *err)
@@ -538,9 +398,9 @@ static int target_init(struct poller *p, struct target *t, enum target_kind kind
 	t->probe = probe;
 	t->interval_ms = interval_ms;
 	t->timeout_ms = timeout_ms;
-	breaker_cfg_from(p->cfg, name, &bc);
+	poller_breaker_cfg_from(p->cfg, name, &bc);
 	bc.probe_timeout_ms = timeout_ms;
-	t->br = breaker_new(name, &bc, &p->rng, on_breaker_event, t, err);
+	t->br = breaker_new(name, &bc, &p->rng, poller_breaker_event, t, err);
 	t->bh = bulkhead_new(1, 0);
 	t->budget = backoff_budget_new(BACKOFF_BUDGET_DEFAULT_RATIO_PCT,
 				       BACKOFF_BUDGET_DEFAULT_MIN_RETRIES);
@@ -559,7 +419,7 @@ static int target_init(struct poller *p, struct target *t, enum target_kind kind
 	 * "pgmq", "quantumflow" are distinct): the slot found is empty. */
 	size_t pos;
 	uint64_t hash = hash_bytes(POLLER_NAME_SEED, t->name, strlen(t->name));
-	if (ixtab_find(p->by_name, hash, target_named, p, t->name, &pos) == IXTAB_NONE)
+	if (ixtab_find(p->by_name, hash, poller_target_named, p, t->name, &pos) == IXTAB_NONE)
 		ixtab_put(p->by_name, pos, hash, (uint32_t)p->ntargets);
 	p->ntargets++;
 	return 0;
@@ -694,7 +554,7 @@ int poller_poll_once(struct poller *p, poller_cb done, void *ctx)
 	p->once_ctx = ctx;
 	p->once_pending = p->ntargets;
 	for (int i = 0; i < p->ntargets; i++)
-		begin_round(&p->targets[i], true);
+		poller_begin_round(&p->targets[i], true);
 	return 0;
 }
 
@@ -713,60 +573,6 @@ void poller_on_connected(struct poller *p, poller_connected_cb cb, void *ctx)
 {
 	p->connected_cb = cb;
 	p->connected_ctx = ctx;
-}
-
-size_t poller_breaker_count(const struct poller *p)
-{
-	return (size_t)p->ntargets;
-}
-
-struct breaker *poller_breaker_at(struct poller *p, size_t i)
-{
-	return i < (size_t)p->ntargets ? p->targets[i].br : NULL;
-}
-
-static struct target *find_target(struct poller *p, const char *name)
-{
-	size_t pos;
-	if (!name)
-		return NULL;
-	/* An index: a re-read of the shared table asks for every target. */
-	uint32_t ix = ixtab_find(p->by_name, hash_bytes(POLLER_NAME_SEED, name, strlen(name)),
-				 target_named, p, name, &pos);
-	return ix == IXTAB_NONE ? NULL : &p->targets[ix];
-}
-
-struct breaker *poller_breaker(struct poller *p, const char *name)
-{
-	struct target *t = find_target(p, name);
-	return t ? t->br : NULL;
-}
-
-void poller_on_breaker_event(struct poller *p, poller_breaker_cb cb, void *ctx)
-{
-	p->breaker_cb = cb;
-	p->breaker_ctx = ctx;
-}
-
-void poller_breaker_changed(struct poller *p, const char *name)
-{
-	struct target *t = find_target(p, name);
-
-	if (!t || p->closing)
-		return;
-	if (t->kind == TARGET_HEALTH)
-		p->m->health[t->health_index].breaker = breaker_state(t->br);
-	arm_breaker_timer(t);
-	/* A lifted override lets the target be probed at once, not a whole
-	 * interval later. */
-	/* Only a target the breaker kept from its last round is probed at once
-	 * when the breaker lets calls through again; an unchanged table (a
-	 * re-read) probes nothing. */
-	enum breaker_state st = breaker_state(t->br);
-	if (t->blocked && st != BREAKER_FORCED_OPEN && st != BREAKER_OPEN && !t->in_flight &&
-	    !t->round_open)
-		begin_round(t, false);
-	changed(p);
 }
 
 void poller_on_change(struct poller *p, poller_cb cb, void *ctx)

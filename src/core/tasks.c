@@ -1,4 +1,5 @@
-/* tasks.c — agent task lifecycle table (rules in tasks.h).
+/* tasks.c — agent task lifecycle table (rules in tasks.h): the write side;
+ * the read side is tasks_view.c, what both share tasks_priv.h.
  *
  * Convergence comes from making every per-task field a function of the set
  * of events seen: the state is the maximum of a total order, first-seen
@@ -13,7 +14,8 @@
  * cannot run out), a refcounted string table, index tables (ixtab.h) for
  * ids, strings, agents and tombstones, and per-agent histograms (hist.h).
  * Pools hand out never-used elements in order, so pages are touched only as
- * the table fills. The public struct tasks_task is assembled on demand. */
+ * the table fills. The public struct tasks_task is assembled on demand
+ * (tasks_view.c). */
 #include "tasks.h"
 
 #include <errno.h>
@@ -24,132 +26,10 @@
 #include "hist.h"
 #include "ixtab.h"
 #include "sanitize.h"
-
-#define NIL IXTAB_NONE /* no record: also ends the LRU lists */
-#define RANK_TERMINAL 3
-#define TL_MORE (TASKS_TIMELINE_MAX - TASKS_TIMELINE_INLINE)
-#define STR_MAX 64  /* longest interned string with its NUL: agent, step, class */
-#define STR_EMPTY 0 /* string reference of "" */
-#define STR_FULL 1  /* of TASKS_STR_OVERFLOW */
-#define STR_FIRST 2 /* the first pooled string */
-
-enum { LIST_ACTIVE, LIST_FINISHED, LIST_COUNT };
-
-/* Precedence of an event; see tasks.h for the order. */
-struct tkey {
-	uint32_t attempt;
-	uint8_t rank;
-	uint8_t tie; /* order of terminal kinds at equal ts */
-	int64_t ts;
-	uint64_t fp;
-};
-
-/* One timeline event in 24 bytes: strings are string-table references, and
- * the event's fingerprint keeps its top 56 bits, the low byte holding the
- * kind and the source (TL_FP, TL_KIND, TL_SOURCE). */
-struct tl {
-	int64_t ts;
-	uint64_t fpk;
-	uint32_t attempt;
-	uint16_t step, cls;
-};
-
-#define TL_FP(fpk) ((fpk) >> 8)
-#define TL_KIND(fpk) ((enum tasks_event_kind)(((fpk) >> 1) & 0x7f))
-#define TL_SOURCE(fpk) ((enum tasks_source)((fpk)&1))
-
-struct rec {
-	/* Keys of the greatest event seen and of the greatest one carrying a
-	 * step (errors and correlation ids keep theirs in the side stores). A
-	 * zero key (attempt 0) sorts below every real event: "none yet". */
-	struct tkey win, step_key;
-	int64_t queued_at, started_at, attempt_started_at, updated_ms;
-	int64_t win_duration;	  /* duration_ms the winning event reported, or -1 */
-	uint32_t prev, next;	  /* links in one of the LRU lists */
-	uint32_t more, err, corr; /* side pool elements, or NIL */
-	uint16_t agent_ix;	  /* statistics slot */
-	uint16_t agent, step;	  /* string references */
-	uint8_t list, state, sources, ntl;
-	uint8_t id_class; /* the id's pool: ids_pool[id_class], element id */
-	uint32_t id;
-	struct tl tl[TASKS_TIMELINE_INLINE]; /* oldest first, then more */
-};
-
-/* What lists ask of every row, kept apart from the records (16 bytes each,
- * indexed like them) so that following 100k rows stays in cache. */
-struct meta {
-	uint64_t moved; /* changes counter when it last went to a list head */
-	uint32_t stamp; /* allocation number: the upper half of the ref; 0: free */
-};
-
-struct more {
-	struct tl tl[TL_MORE];
-};
-
-struct err {
-	struct tkey key;
-	uint16_t cls;
-	char msg[TASKS_ERRMSG_MAX];
-};
-
-struct corr {
-	struct tkey key;
-	char s[TASKS_CORR_MAX];
-};
-
-struct sstr {
-	uint32_t refs;
-	char s[STR_MAX];
-};
-
-/* Fixed-size elements, handed out never-used first (in order), then from a
- * free list threaded through their first four bytes. */
-struct pool {
-	unsigned char *mem;
-	size_t size, cap;
-	uint32_t fresh, free_head, used;
-};
-
-struct agent {
-	char name[TASKS_AGENT_MAX];
-	uint64_t count[TASKS_STATE_COUNT];
-	uint64_t dropped;
-	struct hist durations; /* of finished tasks, where known */
-};
-
-struct tomb {
-	uint64_t hash;
-	uint32_t attempt; /* 0: slot unused */
-};
-
-struct list {
-	uint32_t head, tail;
-	size_t n;
-};
+#include "tasks_priv.h"
 
 /* Ids are kept in the smallest of these that fits them. */
-static const size_t id_sizes[] = {16, 32, 64, TASKS_ID_MAX};
-#define ID_CLASSES 4
-
-struct tasks {
-	struct tasks_config cfg;
-	struct pool recs, mores, errs, corrs, strs;
-	struct pool ids_pool[ID_CLASSES];
-	uint32_t stamp;	    /* the last record allocation number */
-	struct meta *metas; /* one per record */
-	struct list lists[LIST_COUNT];
-	struct ixtab *ids;
-	struct ixtab *str_ix;
-	struct agent *agents; /* agents_max + 1: the last is "(other)" */
-	size_t nagents;
-	bool other_used;
-	struct ixtab *agent_ix;
-	struct tomb *tombs;
-	size_t tomb_next;
-	struct ixtab *tomb_ix;
-	struct tasks_task *view; /* what tasks_find() and friends return */
-	struct tasks_counters c;
-};
+static const size_t id_sizes[ID_CLASSES] = {16, 32, 64, TASKS_ID_MAX};
 
 /* Normalised event: defaults applied, optional strings cut to their bound. */
 struct nev {
@@ -168,12 +48,8 @@ static const char *const event_names[TASKS_EV_COUNT] = {
     [TASKS_EV_FAILED] = "failed",
 };
 
-/* What each event kind does: the state it sets, its rank in the precedence
- * order, and the order of terminal kinds at equal ts (failure wins ties). */
-static const struct {
-	enum tasks_state state;
-	uint8_t rank, tie;
-} ev_table[TASKS_EV_COUNT] = {
+/* Declared (with its rule) in tasks_priv.h: tasks_view.c asks for ranks. */
+const struct tasks_ev_rule tasks_ev_table[TASKS_EV_COUNT] = {
     [TASKS_EV_QUEUED] = {TASKS_QUEUED, 0, 0},
     [TASKS_EV_STARTED] = {TASKS_RUNNING, 1, 0},
     [TASKS_EV_PROGRESS] = {TASKS_RUNNING, 2, 0},
@@ -258,11 +134,6 @@ static int pool_init(struct pool *p, size_t size, size_t cap)
 	return p->mem ? 0 : -ENOMEM;
 }
 
-static void *pool_at(const struct pool *p, uint32_t ix)
-{
-	return p->mem + (size_t)ix * p->size;
-}
-
 /* A zeroed element. Callers never take more than cap (one per record). */
 static uint32_t pool_get(struct pool *p)
 {
@@ -280,25 +151,6 @@ static void pool_put(struct pool *p, uint32_t ix)
 	memcpy(pool_at(p, ix), &p->free_head, sizeof(p->free_head));
 	p->free_head = ix;
 	p->used--;
-}
-
-static struct rec *rec_at(const struct tasks *t, uint32_t ix)
-{
-	return pool_at(&t->recs, ix);
-}
-
-static const char *rec_id(const struct tasks *t, const struct rec *r)
-{
-	return pool_at(&t->ids_pool[r->id_class], r->id);
-}
-
-static const char *str_get(const struct tasks *t, uint16_t ref)
-{
-	if (ref == STR_EMPTY)
-		return "";
-	if (ref == STR_FULL)
-		return TASKS_STR_OVERFLOW;
-	return ((const struct sstr *)pool_at(&t->strs, ref - STR_FIRST))->s;
 }
 
 static bool eq_str(const void *ctx, uint32_t ix, const void *key)
@@ -356,12 +208,6 @@ static void str_set(struct tasks *t, uint16_t *dst, const char *s, size_t len)
 
 /* ---- index table keys ------------------------------------------------- */
 
-static bool eq_id(const void *ctx, uint32_t ix, const void *key)
-{
-	const struct tasks *t = ctx;
-	return strcmp(rec_id(t, rec_at(t, ix)), key) == 0;
-}
-
 static bool eq_agent(const void *ctx, uint32_t ix, const void *key)
 {
 	const struct tasks *t = ctx;
@@ -407,24 +253,6 @@ static void list_push(struct tasks *t, uint32_t ix, uint8_t which)
 }
 
 /* ---- agents and their statistics -------------------------------------------- */
-
-static int64_t rec_finished_at(const struct rec *r)
-{
-	return tasks_state_is_terminal(r->state) ? r->win.ts : TASKS_TS_NONE;
-}
-
-/* The reported duration of the winning terminal event, else finished -
- * attempt started (clamped at 0 against clock skew), else -1. */
-static int64_t rec_duration(const struct rec *r)
-{
-	if (!tasks_state_is_terminal(r->state))
-		return -1;
-	if (r->win_duration >= 0)
-		return r->win_duration;
-	if (r->attempt_started_at == TASKS_TS_NONE)
-		return -1;
-	return r->win.ts > r->attempt_started_at ? r->win.ts - r->attempt_started_at : 0;
-}
 
 /* Add (up) or remove (!up) a task's contribution to its agent's stats. */
 static void stats_account(struct tasks *t, const struct rec *r, bool up)
@@ -494,16 +322,6 @@ static void tomb_add(struct tasks *t, uint64_t hash, uint32_t attempt)
 	ixtab_put(t->tomb_ix, pos, hash, (uint32_t)t->tomb_next);
 	t->tomb_next = (t->tomb_next + 1) % t->cfg.tombstones_max;
 }
-
-/* ---- timeline storage -------------------------------------------------------- */
-
-static struct tl *tl_at(const struct tasks *t, const struct rec *r, size_t i)
-{
-	if (i < TASKS_TIMELINE_INLINE)
-		return (struct tl *)&r->tl[i];
-	return &((struct more *)pool_at(&t->mores, r->more))->tl[i - TASKS_TIMELINE_INLINE];
-}
-
 /* ---- records ---------------------------------------------------------------- */
 
 static void rec_release(struct tasks *t, uint32_t ix)
@@ -575,19 +393,6 @@ static int key_cmp(const struct tkey *a, const struct tkey *b)
 	return (a->fp > b->fp) - (a->fp < b->fp);
 }
 
-static void copy_str(char *dst, const char *src, size_t n)
-{
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* Copy a NUL-terminated string into cap bytes (stored strings fit). */
-static void copy_cut(char *dst, size_t cap, const char *src)
-{
-	size_t n = strnlen(src, cap - 1);
-	copy_str(dst, src, n);
-}
-
 /* Length of s cut to fit cap bytes with its NUL, at a character boundary. */
 static size_t bounded_len(const char *s, size_t cap)
 {
@@ -609,7 +414,7 @@ static int normalise(const struct tasks *t, const struct tasks_event *ev, struct
 		return ov_error_set(err, EINVAL, "task %.64s: no timestamp", ev->task);
 
 	e->ev = ev;
-	e->state = ev_table[ev->kind].state;
+	e->state = tasks_ev_table[ev->kind].state;
 	e->duration = ev->duration_ms < 0 ? -1 : ev->duration_ms;
 	e->agent_len = strlen(ev->agent);
 	e->step = ev->step ? ev->step : "";
@@ -622,8 +427,8 @@ static int normalise(const struct tasks *t, const struct tasks_event *ev, struct
 	e->corr_len = bounded_len(e->corr, TASKS_CORR_MAX);
 
 	e->key.attempt = ev->attempt ? ev->attempt : 1;
-	e->key.rank = ev_table[ev->kind].rank;
-	e->key.tie = ev_table[ev->kind].tie;
+	e->key.rank = tasks_ev_table[ev->kind].rank;
+	e->key.tie = tasks_ev_table[ev->kind].tie;
 	e->key.ts = ev->ts_ms;
 	/* The fingerprint covers every stored field, so only a true repeat of
 	 * an event is a duplicate. */
@@ -964,288 +769,4 @@ size_t tasks_expire(struct tasks *t, int64_t now_ms, int64_t idle_ms)
 	}
 	t->c.expired += n;
 	return n;
-}
-
-static size_t pool_touched(const struct pool *p)
-{
-	return (size_t)p->fresh * p->size;
-}
-
-/* Index tables are counted whole: hashes scatter over all their slots. */
-static size_t ixtab_bytes(size_t items)
-{
-	size_t n = 8;
-	while (n < 2 * items)
-		n <<= 1;
-	return n * sizeof(uint64_t);
-}
-
-size_t tasks_memory(const struct tasks *t)
-{
-	const struct tasks_config *c = &t->cfg;
-	size_t slab = c->active_max + c->finished_max;
-	size_t ids = 0;
-	for (size_t i = 0; i < ID_CLASSES; i++)
-		ids += pool_touched(&t->ids_pool[i]);
-	return sizeof(*t) + sizeof(*t->view) + ids + t->recs.fresh * sizeof(*t->metas) +
-	       pool_touched(&t->recs) + pool_touched(&t->mores) + pool_touched(&t->errs) +
-	       pool_touched(&t->corrs) + pool_touched(&t->strs) +
-	       (c->agents_max + 1) * sizeof(*t->agents) + c->tombstones_max * sizeof(*t->tombs) +
-	       ixtab_bytes(slab) + ixtab_bytes(c->strings_max) + ixtab_bytes(c->agents_max) +
-	       ixtab_bytes(c->tombstones_max);
-}
-
-/* ---- queries --------------------------------------------------------------- */
-
-static uint32_t find_ix(const struct tasks *t, const char *id)
-{
-	size_t pos;
-	if (!id)
-		return NIL;
-	uint64_t h = hash_bytes(t->cfg.hash_seed, id, strlen(id));
-	return ixtab_find(t->ids, h, eq_id, t, id, &pos);
-}
-
-static uint64_t rec_ref(const struct tasks *t, uint32_t ix)
-{
-	return (uint64_t)t->metas[ix].stamp << 32 | ix;
-}
-
-/* The record of a ref, or NIL when it left (its slot is free or reused). */
-static uint32_t ref_ix(const struct tasks *t, uint64_t ref)
-{
-	uint32_t ix = (uint32_t)ref;
-	if (ref == 0 || ix >= t->recs.fresh)
-		return NIL;
-	uint32_t stamp = t->metas[ix].stamp;
-	return stamp && stamp == (uint32_t)(ref >> 32) ? ix : NIL;
-}
-
-/* Assemble the public view of record ix in the table's buffer. */
-static const struct tasks_task *view_of(const struct tasks *t, uint32_t ix)
-{
-	const struct rec *r = rec_at(t, ix);
-	struct tasks_task *p = t->view;
-	memset(p, 0, sizeof(*p));
-	copy_cut(p->id, sizeof(p->id), rec_id(t, r));
-	copy_cut(p->agent, sizeof(p->agent), str_get(t, r->agent));
-	p->state = (enum tasks_state)r->state;
-	p->attempt = r->win.attempt;
-	copy_cut(p->step, sizeof(p->step), str_get(t, r->step));
-	p->queued_at_ms = r->queued_at;
-	p->started_at_ms = r->started_at;
-	p->attempt_started_at_ms = r->attempt_started_at;
-	p->finished_at_ms = rec_finished_at(r);
-	p->duration_ms = rec_duration(r);
-	if (r->err != NIL) {
-		const struct err *x = pool_at(&t->errs, r->err);
-		copy_cut(p->error_class, sizeof(p->error_class), str_get(t, x->cls));
-		copy_cut(p->error_message, sizeof(p->error_message), x->msg);
-	}
-	if (r->corr != NIL) {
-		const struct corr *x = pool_at(&t->corrs, r->corr);
-		copy_cut(p->correlation_id, sizeof(p->correlation_id), x->s);
-	}
-	p->sources = r->sources;
-	p->updated_ms = r->updated_ms;
-	p->ntimeline = r->ntl;
-	for (size_t i = 0; i < r->ntl; i++) {
-		const struct tl *e = tl_at(t, r, i);
-		struct tasks_timeline_entry *o = &p->timeline[i];
-		o->ts_ms = e->ts;
-		o->fingerprint = TL_FP(e->fpk);
-		o->attempt = e->attempt;
-		o->kind = TL_KIND(e->fpk);
-		o->source = TL_SOURCE(e->fpk);
-		copy_cut(o->step, sizeof(o->step), str_get(t, e->step));
-		copy_cut(o->error_class, sizeof(o->error_class), str_get(t, e->cls));
-	}
-	return p;
-}
-
-const struct tasks_task *tasks_find(const struct tasks *t, const char *id)
-{
-	uint32_t ix = find_ix(t, id);
-	return ix == NIL ? NULL : view_of(t, ix);
-}
-
-bool tasks_attempt_has_outcome(const struct tasks *t, const char *id, uint32_t attempt)
-{
-	uint32_t ix = find_ix(t, id);
-	if (ix == NIL)
-		return false;
-	const struct rec *r = rec_at(t, ix);
-	if (attempt == 0)
-		attempt = 1;
-	for (size_t i = 0; i < r->ntl; i++) {
-		const struct tl *e = tl_at(t, r, i);
-		if (e->attempt == attempt && ev_table[TL_KIND(e->fpk)].rank == RANK_TERMINAL)
-			return true;
-	}
-	return false;
-}
-
-uint64_t tasks_ref(const struct tasks *t, const char *id)
-{
-	uint32_t ix = find_ix(t, id);
-	return ix == NIL ? 0 : rec_ref(t, ix);
-}
-
-const struct tasks_task *tasks_get(const struct tasks *t, uint64_t ref)
-{
-	uint32_t ix = ref_ix(t, ref);
-	return ix == NIL ? NULL : view_of(t, ix);
-}
-
-int tasks_brief(const struct tasks *t, uint64_t ref, struct tasks_brief *out)
-{
-	uint32_t ix = ref_ix(t, ref);
-	if (ix == NIL)
-		return -ENOENT;
-	const struct rec *r = rec_at(t, ix);
-	const struct err *x = r->err == NIL ? NULL : pool_at(&t->errs, r->err);
-	out->ref = ref;
-	out->id = rec_id(t, r);
-	out->agent = str_get(t, r->agent);
-	out->step = str_get(t, r->step);
-	out->error_class = x ? str_get(t, x->cls) : "";
-	out->error_message = x ? x->msg : "";
-	out->correlation_id =
-	    r->corr == NIL ? "" : ((const struct corr *)pool_at(&t->corrs, r->corr))->s;
-	out->state = (enum tasks_state)r->state;
-	out->attempt = r->win.attempt;
-	out->queued_at_ms = r->queued_at;
-	out->started_at_ms = r->started_at;
-	out->attempt_started_at_ms = r->attempt_started_at;
-	out->finished_at_ms = rec_finished_at(r);
-	out->duration_ms = rec_duration(r);
-	out->last_event_ms = r->ntl ? tl_at(t, r, r->ntl - 1u)->ts : TASKS_TS_NONE;
-	out->updated_ms = r->updated_ms;
-	out->moved = t->metas[ix].moved;
-	return 0;
-}
-
-static bool filter_match(const struct tasks *t, const struct rec *r, const struct tasks_filter *f)
-{
-	if (!f)
-		return true;
-	if (f->states && !(f->states & TASKS_STATE_BIT(r->state)))
-		return false;
-	return !f->agent || strcmp(f->agent, str_get(t, r->agent)) == 0;
-}
-
-/* Cursor: bit 0 set once started, bit 1 the list (0 active, 1 finished),
- * the rest the next record index + 1 (0: end of that list). */
-static uint32_t next_ix(const struct tasks *t, const struct tasks_filter *filter, size_t *cursor)
-{
-	size_t c = *cursor;
-	size_t list = c ? (c >> 1) & 1 : LIST_ACTIVE;
-	uint32_t ix = c ? (uint32_t)((c >> 2) - 1) : t->lists[LIST_ACTIVE].head;
-	for (;;) {
-		if (ix == NIL && list == LIST_ACTIVE) {
-			list = LIST_FINISHED;
-			ix = t->lists[LIST_FINISHED].head;
-		}
-		if (ix == NIL) {
-			*cursor = (size_t)LIST_FINISHED << 1 | 1;
-			return NIL;
-		}
-		uint32_t at = ix;
-		const struct rec *r = rec_at(t, ix);
-		ix = r->next;
-		if (filter_match(t, r, filter)) {
-			*cursor = (size_t)(ix == NIL ? 0 : ix + 1) << 2 | list << 1 | 1;
-			return at;
-		}
-	}
-}
-
-const struct tasks_task *tasks_next(const struct tasks *t, const struct tasks_filter *filter,
-				    size_t *cursor)
-{
-	uint32_t ix = next_ix(t, filter, cursor);
-	return ix == NIL ? NULL : view_of(t, ix);
-}
-
-uint64_t tasks_ref_moved(const struct tasks *t, uint64_t ref)
-{
-	uint32_t ix = ref_ix(t, ref);
-	return ix == NIL ? 0 : t->metas[ix].moved;
-}
-
-size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, uint64_t *out,
-			size_t cap)
-{
-	size_t n = 0;
-	/* Each list is in the order tasks moved to its head: newest first. */
-	for (uint32_t ix = t->lists[finished ? LIST_FINISHED : LIST_ACTIVE].head;
-	     ix != NIL && t->metas[ix].moved > since; ix = rec_at(t, ix)->next) {
-		if (n < cap)
-			out[n] = rec_ref(t, ix);
-		n++;
-	}
-	return n;
-}
-
-uint64_t tasks_next_ref(const struct tasks *t, size_t *cursor)
-{
-	uint32_t ix = next_ix(t, NULL, cursor);
-	return ix == NIL ? 0 : rec_ref(t, ix);
-}
-
-size_t tasks_snapshot(const struct tasks *t, const struct tasks_filter *filter,
-		      struct tasks_task *out, size_t cap)
-{
-	size_t cursor = 0, n = 0;
-	uint32_t ix;
-	while ((ix = next_ix(t, filter, &cursor)) != NIL) {
-		if (n < cap)
-			out[n] = *view_of(t, ix);
-		n++;
-	}
-	return n;
-}
-
-void tasks_counters(const struct tasks *t, struct tasks_counters *out)
-{
-	*out = t->c;
-	out->active = t->lists[LIST_ACTIVE].n;
-	out->finished = t->lists[LIST_FINISHED].n;
-	out->strings = t->strs.used;
-}
-
-size_t tasks_agent_count(const struct tasks *t)
-{
-	return t->nagents + (t->other_used ? 1 : 0);
-}
-
-static const struct agent *agent_at(const struct tasks *t, size_t i)
-{
-	if (i < t->nagents)
-		return &t->agents[i];
-	if (i == t->nagents && t->other_used)
-		return &t->agents[t->cfg.agents_max];
-	return NULL;
-}
-
-int64_t tasks_agent_percentile(const struct tasks *t, size_t i, double p)
-{
-	const struct agent *a = agent_at(t, i);
-	return a ? hist_percentile(&a->durations, p) : -1;
-}
-
-int tasks_agent_stats(const struct tasks *t, size_t i, struct tasks_agent_stats *out)
-{
-	const struct agent *a = agent_at(t, i);
-	if (!a)
-		return -ENOENT;
-	memset(out, 0, sizeof(*out));
-	memcpy(out->agent, a->name, sizeof(out->agent));
-	memcpy(out->count, a->count, sizeof(out->count));
-	out->durations = a->durations.n;
-	out->dropped = a->dropped;
-	out->p50_ms = hist_percentile(&a->durations, 50.0);
-	out->p95_ms = hist_percentile(&a->durations, 95.0);
-	out->p99_ms = hist_percentile(&a->durations, 99.0);
-	return 0;
 }
