@@ -168,6 +168,20 @@ static void sup_cell(struct ui *u, size_t row, size_t col, char *buf, size_t n, 
 	}
 }
 
+/* 10000 -> "10,000": a cut list of thousands is read at a glance. */
+static void group_digits(char *out, size_t n, int v)
+{
+	char digits[16];
+	int len = ui_strf(digits, sizeof(digits), "%d", v < 0 ? 0 : v);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 1 < n; i++) {
+		if (i > 0 && (len - i) % 3 == 0 && o + 2 < n)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
 static void sup_draw(struct ui *u, WINDOW *w, struct ui_rect r)
 {
 	const struct model *m = ui_model(u);
@@ -183,9 +197,20 @@ static void sup_draw(struct ui *u, WINDOW *w, struct ui_rect r)
 		top.y += 2;
 		top.h -= 2;
 	}
+	/* The probe keeps MODEL_WORKER_GROUPS_MAX groups: say the list is cut. */
+	if (m->qf.groups_total > m->qf.n_groups && top.h >= 2) {
+		char total[16];
+		group_digits(total, sizeof(total), m->qf.groups_total);
+		ui_draw_fmt(u, w, top.y, r.x + 1, r.w - 1, UI_ROLE_INFO, 0,
+			    "showing %d of %s worker groups (those without a live worker kept "
+			    "first)",
+			    m->qf.n_groups, total);
+		top.y++;
+		top.h--;
+	}
 	ui_draw_table(u, w, top, sup_cols, OV_ARRAY_LEN(sup_cols), l, rows[UI_SCR_SUPERVISORS].n,
 		      sup_cell, NULL);
-	int y = r.y + top.h;
+	int y = top.y + top.h; /* under the table, whatever lines went above it */
 	if (bottom < 3)
 		return;
 	ui_draw_fmt(u, w, y++, r.x, r.w, UI_ROLE_HEADER, UI_DRAW_PAD,

@@ -222,15 +222,20 @@ static void fill_supervisors(struct ui *u, const struct model *m, struct tile_ou
 	for (int i = 0; i < qf->n_groups; i++)
 		if (qf->groups[i].alive == 0)
 			dead++;
+	/* The probe keeps the groups without a live worker first: when all it
+	 * kept are dead and it kept fewer than there are, there may be more. */
+	bool more = dead == qf->n_groups && qf->groups_total > qf->n_groups;
 	if (dead) {
 		o->st = UI_ST_CRIT;
-		ui_strf(o->word, sizeof(o->word), "%d group%s dead", dead, dead == 1 ? "" : "s");
+		ui_strf(o->word, sizeof(o->word), "%d%s group%s dead", dead, more ? "+" : "",
+			dead == 1 && !more ? "" : "s");
 	} else if (qf->workers_stale) {
 		o->st = UI_ST_WARN;
 		ui_strf(o->word, sizeof(o->word), "stale workers");
 	}
 	ui_strf(o->line[0], sizeof(o->line[0]), "workers %d alive, %d stale, %d groups",
-		qf->workers_alive, qf->workers_stale, qf->n_groups);
+		qf->workers_alive, qf->workers_stale,
+		qf->groups_total > qf->n_groups ? qf->groups_total : qf->n_groups);
 	ui_strf(o->line[1], sizeof(o->line[1]),
 		"runs %" PRId64 " live, %" PRId64 " failed  steps %" PRId64 " failed",
 		qf->runs_running, qf->runs_failed, qf->steps[MODEL_STEP_FAILED]);

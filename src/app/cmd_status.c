@@ -131,6 +131,7 @@ static json_t *status_json(const struct model *m, enum model_verdict v, const ch
 						   jnum(g->newest_heartbeat_age_s)));
 	}
 	json_object_set_new(j, "worker_groups", a);
+	json_object_set_new(j, "groups_total", json_integer(qf->groups_total));
 	json_object_set_new(j, "workers_alive", json_integer(qf->workers_alive));
 	json_object_set_new(j, "workers_stale", json_integer(qf->workers_stale));
 	json_object_set_new(j, "runs", json_pack("{s:I, s:I, s:I, s:I}", "started",
@@ -269,6 +270,10 @@ static void print_human(const struct model *m, enum model_verdict v, const char 
 			       clean(s, sizeof(s), qf->groups[i].queue),
 			       clean(s + 128, sizeof(s) - 128, qf->groups[i].function),
 			       qf->groups[i].alive, qf->groups[i].stale);
+		if (qf->groups_total > qf->n_groups)
+			printf("\n  (showing %d of %d worker groups: those without a live worker "
+			       "kept first)",
+			       qf->n_groups, qf->groups_total);
 	} else {
 		print_probe_state(&m->qf.probe);
 	}

@@ -111,6 +111,7 @@ struct model_qf {
 	char schema[MODEL_NAME_MAX];
 	int n_groups;
 	struct model_worker_group groups[MODEL_WORKER_GROUPS_MAX];
+	int groups_total; /* may exceed n_groups (bounded copy) */
 	int workers_alive, workers_stale;
 	/* runs that started/completed/failed within the last interval */
 	int64_t runs_started, runs_completed, runs_failed;

@@ -72,6 +72,7 @@ static const char data_fmt[] =
     " (SELECT json_agg(json_build_array(queue_name, function_name, alive, stale, age)"
     "   ORDER BY queue_name, function_name)"
     "  FROM (SELECT * FROM g ORDER BY alive = 0 DESC, queue_name, function_name LIMIT $3) k),"
+    " (SELECT count(*) FROM g),"
     " (SELECT json_agg(json_build_array(flow_slug, step_slug, run_id, attempts_count,"
     "   left(error_message, $5::int), extract(epoch FROM now() - failed_at)::float8)"
     "   ORDER BY failed_at DESC, run_id, step_slug, task_index)"
@@ -89,6 +90,7 @@ enum {
 	COL_STEPS, /* MODEL_STEP_COUNT columns, in enum model_step_status order */
 	COL_RETRIES = COL_STEPS + MODEL_STEP_COUNT,
 	COL_GROUPS,
+	COL_GROUPS_TOTAL, /* every group, also those beyond the limit */
 	COL_ERRORS,
 	COL_N
 };
@@ -349,7 +351,7 @@ static bool parse_error_v(json_t *a, void *e)
 /* Fill s from the one-row answer; NULL, or what was wrong. */
 static const char *parse_data(const PGresult *res, struct model_qf *s)
 {
-	int64_t alive, stale;
+	int64_t alive, stale, total;
 
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 	    PQnfields(res) != COL_N)
@@ -367,6 +369,11 @@ static const char *parse_data(const PGresult *res, struct model_qf *s)
 				 sizeof(s->groups[0]), parse_group_v);
 	if (s->n_groups < 0)
 		return "a malformed worker group list";
+	/* One snapshot: the list is all of them unless it is full. */
+	if (!get_i64(res, COL_GROUPS_TOTAL, &total) || total < s->n_groups || total > INT32_MAX ||
+	    (s->n_groups < MODEL_WORKER_GROUPS_MAX && total != s->n_groups))
+		return "a bad worker group count";
+	s->groups_total = (int)total;
 	s->n_errors = parse_list(res, COL_ERRORS, MODEL_TASK_ERRORS_MAX, s->errors,
 				 sizeof(s->errors[0]), parse_error_v);
 	if (s->n_errors < 0)

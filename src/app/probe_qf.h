@@ -51,11 +51,12 @@ int probe_qf_check_schema(const char *schema, struct ov_error *err);
  * must be > 0. out must stay valid until done has run; it is written only
  * when the probe ends: on success its data is replaced as a whole (groups
  * sorted by queue then function; beyond MODEL_WORKER_GROUPS_MAX, groups with
- * no live worker are kept first; worker totals count every group) and
- * model_probe_ok() is recorded; when a table is missing the data is cleared
- * and model_probe_not_installed() names what is missing; on a failure the
- * data of the last success is kept and model_probe_fail() records the verdict
- * and the message. out->schema is set whenever a result is recorded.
+ * no live worker are kept first; groups_total and the worker totals count
+ * every group) and model_probe_ok() is recorded; when a table is missing the
+ * data is cleared and model_probe_not_installed() names what is missing; on
+ * a failure the data of the last success is kept and model_probe_fail()
+ * records the verdict and the message. out->schema is set whenever a result
+ * is recorded.
  * Strings from the tables are truncated on UTF-8 character boundaries.
  * now_ms (monotonic) is when the probe starts; the result is stamped now_ms
  * plus the time the queries took. corr (may be NULL) is copied.

@@ -17,6 +17,9 @@ no_colour() { ! has_colour; }
 has_reverse() { "${T[@]}" capture-pane -p -e | grep -qE $'\e\\[([0-9;]*;)?7(;[0-9;]*)?m'; }
 ascii_only() { ! tui_screen | LC_ALL=C grep -q $'[\x80-\xff]'; }
 line_has() { tui_screen | sed -n "$1p" | grep -qF -- "$2"; }
+no_text() { ! tui_screen | grep -qF -- "$1"; }
+# the line under the one showing $1 shows $2 (nothing wrapped in between)
+next_line_has() { tui_screen | grep -A1 -F -- "$1" | sed -n 2p | grep -qF -- "$2"; }
 
 # run MODE GEOMETRY ENV...
 run_mode() {
@@ -39,6 +42,7 @@ run_mode() {
 	check "$mode: supervisors list the worker group" tui_wait "send_email" 5
 	check "$mode: supervisors show the group alive" tui_wait "$GOOD alive" 5
 	check "$mode: supervisors list PGMQ queues" tui_wait "embeddings" 5
+	check "$mode: supervisors list not cut: no notice" no_text "worker groups (those"
 
 	emit_task "t-$mode" indexer started
 	emit_task "t-$mode" indexer failed timeout "upstream timed out"
@@ -136,6 +140,29 @@ for th in default dark light high-contrast mono; do
 	tui_keys q
 	tui_wait_exit 3
 done
+# More worker groups than the probe keeps (256): the Supervisors screen says
+# the list is cut; on the narrowest terminal the notice is cut, not wrapped.
+psql -Xq -v ON_ERROR_STOP=1 -c "INSERT INTO pgflow.workers(queue_name, function_name,
+	last_heartbeat_at) SELECT 'grp' || lpad(g::text, 3, '0'), 'fn', now() + interval '1 hour'
+	FROM generate_series(1, 300) g" >/dev/null
+CUT="showing 256 of 301 worker groups (those without a live worker kept first)"
+tui_start 80x24 LANG=C.UTF-8 LC_ALL=C.UTF-8
+tui_wait "PostgreSQL" 10
+check "cut: the overview counts every group" tui_wait "stale, 301 group" 10
+tui_keys 2
+check "cut: supervisors say the list is cut" tui_wait "$CUT" 10
+check "cut: the table header follows the notice" next_line_has "$CUT" "QUEUE"
+tui_keys q
+tui_wait_exit 3
+tui_start 40x24 LANG=C.UTF-8 LC_ALL=C.UTF-8
+tui_wait "PostgreSQL" 10
+tui_keys 2
+check "cut at 40 columns: the notice starts" tui_wait "showing 256 of 301 worker" 10
+check "cut at 40 columns: the notice is cut" no_text "kept first"
+check "cut at 40 columns: nothing wrapped" next_line_has "showing 256 of 301" "QUEUE"
+tui_keys q
+tui_wait_exit 3
+
 printf '[ok]\nfg = purplish\n' >"$D/bad.theme"
 "$OVERSEER_BIN" --config "$D/config.ini" --theme "$D/bad.theme" >"$D/out" 2>&1 </dev/null
 rc=$?

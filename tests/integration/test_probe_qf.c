@@ -372,6 +372,7 @@ static void test_workers_grouped_alive_and_stale(void **state)
 	assert_true(m->probe.latency_ms > 0);
 	assert_true(m->probe.updated_ms >= NOW_MS);
 	assert_int_equal(m->n_groups, 3);
+	assert_int_equal(m->groups_total, 3); /* not cut; legacy/old_fn (stopped) left out */
 	assert_group(&m->groups[0], "emails", "send_email", 2, 1, 10);
 	assert_group(&m->groups[1], "images", "resize", 1, 0, 20);
 	assert_group(&m->groups[2], "reports", "build_report", 0, 2, 120);
@@ -485,10 +486,43 @@ static void test_group_bound_keeps_dead_groups(void **state)
 	assert_int_equal(m->workers_alive, n);
 	assert_int_equal(m->workers_stale, 1);
 	assert_int_equal(m->n_groups, MODEL_WORKER_GROUPS_MAX);
+	assert_int_equal(m->groups_total, n + 1);
 	assert_string_equal(m->groups[0].queue, "q001");
 	assert_group(&m->groups[MODEL_WORKER_GROUPS_MAX - 1], "zzz", "dead", 0, 1, 3600);
 	for (int i = 1; i < m->n_groups; i++)
 		assert_true(strcmp(m->groups[i - 1].queue, m->groups[i].queue) < 0);
+	fx_close_all(fx);
+}
+
+/* groups_total counts (queue, function) pairs with an unstopped worker, not
+ * queues nor workers; it follows the table down as well as up. */
+static void test_group_total_counts_every_pair(void **state)
+{
+	struct fx *fx = *state;
+	const struct model_qf *m = fx->m;
+
+	install_pgflow(fx);
+	/* 20 queues x 15 functions, one live and one stale worker each, and
+	 * five pairs of only stopped workers. */
+	exec_ok(fx, "INSERT INTO pgflow.workers (queue_name, function_name, last_heartbeat_at) "
+		    "SELECT 'q' || q, 'f' || f, now() - make_interval(secs => 600 * s) "
+		    "FROM generate_series(1, 20) q, generate_series(1, 15) f, "
+		    "generate_series(0, 1) s");
+	exec_ok(fx, "INSERT INTO pgflow.workers (queue_name, function_name, stopped_at) "
+		    "SELECT 'gone', 'f' || f, now() FROM generate_series(1, 5) f");
+	fx_connect(fx, fx->conninfo, NULL);
+	probe(fx);
+	assert_int_equal(m->probe.avail, MODEL_OK);
+	assert_int_equal(m->n_groups, MODEL_WORKER_GROUPS_MAX);
+	assert_int_equal(m->groups_total, 300);
+	assert_int_equal(m->workers_alive, 300);
+	assert_int_equal(m->workers_stale, 300);
+	exec_ok(fx, "DELETE FROM pgflow.workers WHERE queue_name <> 'q7' OR function_name "
+		    "NOT IN ('f1', 'f2', 'f3')");
+	probe(fx);
+	assert_int_equal(m->probe.avail, MODEL_OK);
+	assert_int_equal(m->n_groups, 3);
+	assert_int_equal(m->groups_total, 3);
 	fx_close_all(fx);
 }
 
@@ -499,11 +533,13 @@ static void test_empty_tables_are_ok_with_zeros(void **state)
 
 	install_pgflow(fx);
 	fx->m->n_groups = 7; /* stale figures from an earlier poll are replaced */
+	fx->m->groups_total = 7;
 	fx->m->runs_started = 9;
 	fx_connect(fx, fx->conninfo, NULL);
 	probe(fx);
 	assert_int_equal(m->probe.avail, MODEL_OK);
 	assert_int_equal(m->n_groups, 0);
+	assert_int_equal(m->groups_total, 0);
 	assert_int_equal(m->n_errors, 0);
 	assert_int_equal(m->workers_alive + m->workers_stale, 0);
 	assert_int_equal(m->runs_started + m->runs_completed + m->runs_failed + m->runs_running, 0);
@@ -682,6 +718,7 @@ static void test_dropping_a_table_clears_the_figures(void **state)
 	probe(fx);
 	assert_int_equal(fx->m->probe.avail, MODEL_NOT_INSTALLED);
 	assert_int_equal(fx->m->n_groups, 0);
+	assert_int_equal(fx->m->groups_total, 0);
 	assert_int_equal(fx->m->n_errors, 0);
 	assert_int_equal(fx->m->runs_running, 0);
 	assert_int_equal(fx->m->probe.polls, 2);
@@ -819,6 +856,7 @@ int main(void)
 	    DB_TEST(test_latest_errors_newest_first),
 	    DB_TEST(test_error_list_is_bounded_to_the_newest),
 	    DB_TEST(test_group_bound_keeps_dead_groups),
+	    DB_TEST(test_group_total_counts_every_pair),
 	    DB_TEST(test_empty_tables_are_ok_with_zeros),
 	    DB_TEST(test_long_error_message_cut_on_character_boundary),
 	    DB_TEST(test_schema_name_is_used_exactly_as_written),
