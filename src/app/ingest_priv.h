@@ -81,6 +81,10 @@ struct ingest {
 	char next_lower[TS_TEXT_MAX];
 	int64_t round_db_ms; /* server clock at the round's start */
 	struct cursor cur[NBRANCH];
+	/* first round: live rows paged by primary key (act.ts unused) */
+	struct cursor act;
+	size_t active_left; /* of step_active_max, still to read */
+	int active_limit;   /* rows the page in flight asked for */
 	uint64_t rounds_ended;
 	ingest_close_cb sync_cb;
 	void *sync_ctx;

@@ -1,6 +1,7 @@
 /* ingest_steps.c — pgflow step_tasks rows into the task tracker: a round
- * probes for the table, reads what is live (the first round only), then
- * pages through each timestamp column from the lower bound (see ingest.h). */
+ * probes for the table, reads what is live (the first round only, paged by
+ * primary key), then pages through each timestamp column from the lower
+ * bound (see ingest.h). */
 #include "ingest_priv.h"
 
 #include <errno.h>
@@ -94,9 +95,14 @@ int ingest_build_sql(struct ingest *ing, const char *schema, struct ov_error *er
 	if (quote_ident(schema, q, sizeof(q)) < 0 ||
 	    ingest_step_sql(schema, ing->sql_page, sizeof(ing->sql_page)) < 0)
 		return ov_error_set(err, ENOSPC, "ingest: schema name too long");
+	/* Keyset on the primary key: unique and never updated, so a row is
+	 * read at most once per round; one that turns live behind the cursor
+	 * got a new timestamp, which the timestamp pages read. */
 	w = snprintf(ing->sql_active, sizeof(ing->sql_active),
 		     "SELECT " ROW_COLS " FROM %s.step_tasks s"
-		     " WHERE s.status IN ('queued', 'started') LIMIT $1",
+		     " WHERE s.status IN ('queued', 'started')"
+		     " AND (s.run_id, s.step_slug, s.task_index) > ($1::uuid, $2::text, $3::int4)"
+		     " ORDER BY s.run_id, s.step_slug, s.task_index LIMIT $4",
 		     q);
 	if (w < 0 || (size_t)w >= sizeof(ing->sql_active))
 		return ov_error_set(err, ENOSPC, "ingest: schema name too long");
@@ -275,9 +281,14 @@ static void start_pages(struct ingest *ing)
 	send_page(ing);
 }
 
+static void send_active(struct ingest *ing);
+
+/* One page of live rows, applied before the next is asked for: the loop
+ * never holds more than a page, and other callbacks run in between. */
 static void on_active(struct pgconn *c, const struct pgconn_result *r, void *ctx)
 {
 	struct ingest *ing = ctx;
+	struct cursor *a = &ing->act;
 
 	(void)c;
 	ing->st.step_queries++;
@@ -290,7 +301,42 @@ static void on_active(struct pgconn *c, const struct pgconn_result *r, void *ctx
 		end_round(ing, false);
 		return;
 	}
+	ing->active_left -= (size_t)n < ing->active_left ? (size_t)n : ing->active_left;
+	/* A short page is the last. A key that does not fit the cursor cannot
+	 * page exactly: stop there; the timestamp pages still read the rest
+	 * of the look-back. */
+	if (n == ing->active_limit && ing->active_left > 0 &&
+	    strutil_copy(a->run, sizeof(a->run), PQgetvalue(r->res, n - 1, 1)) &&
+	    strutil_copy(a->step, sizeof(a->step), PQgetvalue(r->res, n - 1, 2)) &&
+	    strutil_copy(a->idx, sizeof(a->idx), PQgetvalue(r->res, n - 1, 3))) {
+		send_active(ing);
+		return;
+	}
 	start_pages(ing);
+}
+
+static void send_active(struct ingest *ing)
+{
+	char limit[16];
+	const char *params[] = {ing->act.run, ing->act.step, ing->act.idx, limit};
+
+	ing->active_limit = ing->active_left < INGEST_STEP_PAGE ? (int)ing->active_left
+								: INGEST_STEP_PAGE;
+	snprintf(limit, sizeof(limit), "%d", ing->active_limit);
+	ing->phase = RP_ACTIVE;
+	if (pgconn_query(ing->pg, ing->sql_active, 4, params, NULL, on_active, ing) < 0) {
+		ing->st.step_errors++;
+		end_round(ing, false);
+	}
+}
+
+static void start_active(struct ingest *ing)
+{
+	ing->active_left = ing->o.step_active_max;
+	strutil_copy(ing->act.run, sizeof(ing->act.run), NIL_UUID);
+	ing->act.step[0] = '\0';
+	strutil_copy(ing->act.idx, sizeof(ing->act.idx), "-1");
+	send_active(ing);
 }
 
 static void on_probe(struct pgconn *c, const struct pgconn_result *r, void *ctx)
@@ -324,14 +370,7 @@ static void on_probe(struct pgconn *c, const struct pgconn_result *r, void *ctx)
 	}
 	/* First round: whatever is live now, plus the recent history. */
 	strutil_copy(ing->lower, sizeof(ing->lower), PQgetvalue(r->res, 0, 2));
-	char limit[24];
-	const char *params[] = {limit};
-	snprintf(limit, sizeof(limit), "%zu", ing->o.step_active_max);
-	ing->phase = RP_ACTIVE;
-	if (pgconn_query(ing->pg, ing->sql_active, 1, params, NULL, on_active, ing) < 0) {
-		ing->st.step_errors++;
-		end_round(ing, false);
-	}
+	start_active(ing);
 }
 
 /* Is the table there, the server's time minus the overlap ($2) and minus

@@ -63,6 +63,8 @@ struct ratewin {
 	size_t mask;
 	bool have_latest;
 	int64_t latest_ms;
+	bool have_first; /* first_ms: the first record or evaluation (warm-up) */
+	int64_t first_ms;
 	uint64_t dropped;
 };
 
@@ -73,6 +75,8 @@ void ratewin_config_default(struct ratewin_config *cfg)
 	cfg->spike_factor = 3.0;
 	cfg->spike_min_errors = 5;
 	cfg->spike_min_requests = 20;
+	cfg->spike_warmup_ms = 2 * cfg->spike_short_ms;
+	cfg->spike_warmup_floor = 0.1;
 	cfg->burn_min_requests = 0;
 	cfg->clear_after = 3;
 }
@@ -128,6 +132,26 @@ static void ring_advance(struct rw_key *k, int r, int64_t cur)
 static int64_t effective_now(const struct ratewin *t, int64_t now_ms)
 {
 	return t->have_latest && now_ms < t->latest_ms ? t->latest_ms : now_ms;
+}
+
+/* The warm-up counts from the first time the tracker is given, by a record
+ * or an evaluation: from then on a silent key is genuinely silent. */
+static void note_first(struct ratewin *t, int64_t now)
+{
+	if (!t->have_first) {
+		t->have_first = true;
+		t->first_ms = now;
+	}
+}
+
+static bool spike_armed(const struct ratewin *t, int64_t now)
+{
+	int64_t w = t->cfg.spike_warmup_ms;
+	if (w == 0)
+		return true;
+	/* Unsigned difference: any two int64 times, no overflow. */
+	return t->have_first && now >= t->first_ms &&
+	       (uint64_t)now - (uint64_t)t->first_ms >= (uint64_t)w;
 }
 
 /* Finest ring whose span covers the window, and the bucket count used. */
@@ -294,6 +318,14 @@ static int config_check(const struct ratewin_config *c, struct ov_error *err)
 				    c->spike_factor);
 	if (c->clear_after == 0)
 		return ov_error_set(err, EINVAL, "ratewin: clear_after must be at least 1");
+	if (c->spike_warmup_ms < 0 || c->spike_warmup_ms > RATEWIN_HORIZON_MS)
+		return ov_error_set(err, c->spike_warmup_ms < 0 ? EINVAL : ERANGE,
+				    "ratewin: spike warm-up must be 0..%lld ms (got %lld ms)",
+				    (long long)RATEWIN_HORIZON_MS, (long long)c->spike_warmup_ms);
+	if (!(c->spike_warmup_floor >= 0.0 && c->spike_warmup_floor <= 1.0)) /* NaN too */
+		return ov_error_set(err, EINVAL,
+				    "ratewin: spike warm-up floor must be 0..1 (got %g)",
+				    c->spike_warmup_floor);
 	return 0;
 }
 
@@ -377,6 +409,7 @@ int ratewin_record(struct ratewin *t, const char *key, int64_t now_ms, uint32_t 
 	int64_t now = effective_now(t, now_ms);
 	t->latest_ms = now;
 	t->have_latest = true;
+	note_first(t, now);
 	key_touch(k, now);
 	k->life.errors += errors;
 	k->life.total += total;
@@ -509,10 +542,15 @@ static int eval_spike(const struct ratewin *t, struct rw_key *k, int64_t now, ra
 	ev.long_value = ratio(ev.long_w);
 	/* A baseline without errors (or without traffic) has ratio 0, so any
 	 * short window that meets the minimum counts is a spike: the minimum
-	 * counts are what keep a quiet key from alerting on noise. */
+	 * counts are what keep a quiet key from alerting on noise. During the
+	 * warm-up every baseline is empty or short only because nothing was
+	 * watching: it counts as at least the floor. */
+	double base = ev.long_value;
+	if (!spike_armed(t, now) && base < c->spike_warmup_floor)
+		base = c->spike_warmup_floor;
 	bool firing = ev.short_w.errors >= c->spike_min_errors &&
 		      ev.short_w.total >= c->spike_min_requests &&
-		      ev.short_value >= c->spike_factor * ev.long_value;
+		      ev.short_value >= c->spike_factor * base;
 	if (!episode_step(&k->spike, firing, c->clear_after, &ev.action))
 		return 0;
 	emit(cb, ctx, &ev);
@@ -562,6 +600,7 @@ int ratewin_evaluate(struct ratewin *t, int64_t now_ms, ratewin_event_fn cb, voi
 		return -EINVAL;
 	int64_t now = effective_now(t, now_ms);
 	int events = 0;
+	note_first(t, now);
 	for (size_t i = 0; i < t->count; i++)
 		events += eval_key(t, t->keys[i], now, cb, ctx);
 	return events;
@@ -572,10 +611,12 @@ int ratewin_evaluate_key(struct ratewin *t, const char *key, int64_t now_ms, rat
 {
 	if (!t || !key_valid(key))
 		return -EINVAL;
+	int64_t now = effective_now(t, now_ms);
+	note_first(t, now);
 	struct rw_key *k = key_get(t, key);
 	if (!k)
 		return -ENOENT;
-	return eval_key(t, k, effective_now(t, now_ms), cb, ctx);
+	return eval_key(t, k, now, cb, ctx);
 }
 
 /* ---- listing and removal ----------------------------------------------- */

@@ -37,6 +37,15 @@
  *   the 1 min window (so a spike does not raise its own baseline). A baseline
  *   with 0 errors (including no traffic at all) makes any short window that
  *   meets the minimum counts a spike.
+ *   Warm-up: for `spike_warmup_ms` (default 2 min: one short window of
+ *   baseline before the current one) after the tracker first saw a time (its
+ *   first record or evaluation), a baseline ratio below `spike_warmup_floor`
+ *   (default 10 %) counts as that floor. Right after start every baseline is
+ *   empty only because nothing was watching: steady error levels must not
+ *   all look like spikes, while a burst (≥ 3 × 10 % = 30 % errors) still
+ *   is one. A key that first appears after the warm-up keeps the
+ *   zero-baseline rule: the tracker was watching and the key was silent.
+ *   spike_warmup_ms 0 turns the warm-up off. Burn-rate alerts have none.
  * - burn rate, only for keys with an SLO: burn = error ratio / (1 - SLO);
  *   the pairs of ratewin_burn_pairs() fire when both windows reach the burn
  *   (SRE workbook: 5 m & 1 h ≥ 14.4 page, 30 m & 6 h ≥ 6 page, 6 h & 3 d ≥ 1
@@ -78,6 +87,14 @@ struct ratewin_config {
 	double spike_factor;	     /* default 3.0 */
 	uint64_t spike_min_errors;   /* default 5, in the short window */
 	uint64_t spike_min_requests; /* default 20, in the short window */
+	int64_t spike_warmup_ms;     /* default 120 s (2 × the default short
+				      * window; set it again when changing that):
+				      * the baseline floor applies this long
+				      * after the tracker's first record or
+				      * evaluation; 0 = none, at most
+				      * RATEWIN_HORIZON_MS */
+	double spike_warmup_floor;   /* default 0.1: the least baseline error
+				      * ratio during the warm-up, 0..1 */
 	uint64_t burn_min_requests;  /* default 0: a burn pair also needs this many
 				      * requests in its short window */
 	unsigned clear_after;	     /* default 3 healthy evaluations */

@@ -54,6 +54,11 @@ struct fx {
 	/* rate events seen */
 	int alerts, clears;
 	char alert_keys[512];
+	size_t step_active_max; /* ingest_opts; 0: the default */
+	/* a 1 ms timer watching the first round's live read */
+	uv_timer_t probe;
+	uint64_t probe_live_rows; /* rows the live read has in all */
+	uint64_t probe_fires, probe_between; /* of which mid-read */
 };
 
 static struct ingest_stats stats(struct fx *f)
@@ -80,7 +85,8 @@ static int setup(void **state)
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 	uv_timer_init(&f->loop, &f->tick);
 	uv_timer_init(&f->loop, &f->watchdog);
-	f->tick.data = f->watchdog.data = f;
+	uv_timer_init(&f->loop, &f->probe);
+	f->tick.data = f->watchdog.data = f->probe.data = f;
 	snprintf(f->logdir, sizeof(f->logdir), "/tmp/ov-ingest-XXXXXX");
 	assert_non_null(mkdtemp(f->logdir));
 	snprintf(path, sizeof(path), "%s/overseer.log", f->logdir);
@@ -99,6 +105,7 @@ static int teardown(void **state)
 		poller_close(f->p, NULL, NULL);
 	uv_close((uv_handle_t *)&f->tick, NULL);
 	uv_close((uv_handle_t *)&f->watchdog, NULL);
+	uv_close((uv_handle_t *)&f->probe, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	tasks_free(f->m.tasks);
@@ -191,7 +198,11 @@ static void start(struct fx *f, const char *extra, size_t active_max)
 	char text[2048];
 	struct ov_error err = {0};
 	struct tasks_config tc;
-	struct ingest_opts io = {.step_poll_ms = 50, .step_overlap_ms = 1000, .eval_ms = 50};
+	struct ratewin_config rc;
+	struct ingest_opts io = {.step_poll_ms = 50,
+				 .step_overlap_ms = 1000,
+				 .eval_ms = 50,
+				 .step_active_max = f->step_active_max};
 
 	snprintf(text, sizeof(text),
 		 "[postgres]\nconninfo = %s\ntask_channels = " CHANNEL ", other_events\n%s",
@@ -204,7 +215,9 @@ static void start(struct fx *f, const char *extra, size_t active_max)
 	tc.hash_seed = 42;
 	f->m.tasks = tasks_new(&tc, &err);
 	assert_non_null(f->m.tasks);
-	f->m.rates = ratewin_new(NULL, RATEWIN_DEFAULT_MAX_KEYS, &err);
+	ratewin_config_default(&rc);
+	rc.spike_warmup_ms = 0; /* the tests' failures come right after the start */
+	f->m.rates = ratewin_new(&rc, RATEWIN_DEFAULT_MAX_KEYS, &err);
 	assert_non_null(f->m.rates);
 	f->p = poller_new(&f->loop, f->cfg, &f->m, NULL, &err);
 	if (!f->p)
@@ -738,6 +751,127 @@ static void test_many_rows_sharing_one_timestamp_are_all_read(void **state)
 	assert_int_equal(st.step_bad_rows, 0);
 }
 
+#define LIVE_RUN(r) "6d3c0b5e-0000-4000-8000-00000000000" #r
+
+/* n live rows over three runs and two steps: row i is queued when i % 4 < 2,
+ * else started, and is about attempt i % 3 + 1; plus 100 finished rows. All
+ * are a day old, beyond the look-back, so only the first round's live read
+ * can see them (and no later round reads them again). */
+static void insert_live_rows(struct fx *f, int n)
+{
+	char q[1536];
+	load_pgflow(f);
+	sql(f, "INSERT INTO pgflow.runs (run_id, flow_slug) SELECT ('" LIVE_RUN() "' || r)::uuid, "
+	       "'live' FROM generate_series(1, 3) AS r");
+	snprintf(q, sizeof(q),
+		 "INSERT INTO pgflow.step_tasks (flow_slug, run_id, step_slug, task_index, status, "
+		 "attempts_count, queued_at, started_at) "
+		 "SELECT 'live', ('" LIVE_RUN() "' || (1 + i %% 3))::uuid, "
+		 "CASE WHEN i %% 2 = 0 THEN 'a' ELSE 'b' END, i, "
+		 "CASE WHEN i %% 4 < 2 THEN 'queued' ELSE 'started' END, "
+		 "i %% 3 + CASE WHEN i %% 4 < 2 THEN 0 ELSE 1 END, now() - interval '1 day', "
+		 "CASE WHEN i %% 4 < 2 THEN NULL ELSE now() - interval '1 day' END "
+		 "FROM generate_series(0, %d) AS i",
+		 n - 1);
+	sql(f, q);
+	sql(f, "INSERT INTO pgflow.step_tasks (flow_slug, run_id, step_slug, task_index, status, "
+	       "attempts_count, queued_at, started_at, completed_at) "
+	       "SELECT 'live', '" LIVE_RUN(1) "', 'done', i, 'completed', 1, "
+	       "now() - interval '1 day', now() - interval '1 day', now() - interval '1 day' "
+	       "FROM generate_series(0, 99) AS i");
+}
+
+/* How many of the n live rows are tracked; each one tracked must be in the
+ * state and attempt of its row. */
+static int live_rows_tracked(struct fx *f, int n)
+{
+	static const char *const runs[] = {LIVE_RUN(1), LIVE_RUN(2), LIVE_RUN(3)};
+	int found = 0;
+	for (int i = 0; i < n; i++) {
+		char id[128];
+		snprintf(id, sizeof(id), "%s/%s/%d", runs[i % 3], i % 2 == 0 ? "a" : "b", i);
+		const struct tasks_task *t = tasks_find(f->m.tasks, id);
+		if (!t)
+			continue;
+		found++;
+		if (t->state != (i % 4 < 2 ? TASKS_QUEUED : TASKS_RUNNING) ||
+		    t->attempt != (uint32_t)(i % 3 + 1))
+			fail_msg("%s: %s attempt %u", id, tasks_state_name(t->state), t->attempt);
+		assert_string_equal(t->agent, "live");
+	}
+	return found;
+}
+
+/* 1,200 live rows, more than two pages: the first round reads every one,
+ * once, with its state and attempt, and nothing finished. */
+static void test_first_round_reads_every_live_row_in_pages(void **state)
+{
+	struct fx *f = *state;
+	insert_live_rows(f, 1200);
+	start(f, NULL, 4096);
+	struct ingest_stats st = stats(f);
+	struct tasks_counters tc;
+	tasks_counters(f->m.tasks, &tc);
+	assert_int_equal(live_rows_tracked(f, 1200), 1200);
+	assert_int_equal(tc.active, 1200);
+	assert_null(tasks_find(f->m.tasks, LIVE_RUN(1) "/done/0"));
+	assert_int_equal(st.step_rows, 1200);
+	assert_int_equal(st.step_events, 600 + 2 * 600); /* queued; queued + started */
+	assert_int_equal(st.step_bad_rows, 0);
+	assert_int_equal(st.step_errors, 0);
+	assert_int_equal(st.step_state, INGEST_STEP_OK);
+	/* probe, three live pages (500, 500, 200), one timestamp page at least */
+	assert_true(st.step_queries >= 5);
+}
+
+/* step_active_max below the live rows: exactly that many are read, across
+ * a full page and a partial one. */
+static void test_first_round_live_read_stops_at_the_cap(void **state)
+{
+	struct fx *f = *state;
+	insert_live_rows(f, 1200);
+	f->step_active_max = 700;
+	start(f, NULL, 4096);
+	run_for(f, 200); /* later rounds do not add old live rows */
+	struct ingest_stats st = stats(f);
+	struct tasks_counters tc;
+	tasks_counters(f->m.tasks, &tc);
+	assert_int_equal(live_rows_tracked(f, 1200), 700);
+	assert_int_equal(tc.active, 700);
+	assert_int_equal(st.step_rows, 700);
+	assert_int_equal(st.step_errors, 0);
+	assert_true(st.step_rounds >= 2);
+}
+
+static void on_probe_timer(uv_timer_t *t)
+{
+	struct fx *f = t->data;
+	if (!f->ing)
+		return;
+	uint64_t rows = stats(f).step_rows;
+	f->probe_fires++;
+	if (rows > 0 && rows < f->probe_live_rows)
+		f->probe_between++;
+}
+
+/* A 1 ms timer started before the first round fires while the live rows
+ * are half read: the loop gets control back between pages (one big result
+ * would take the row count from 0 to all in one callback). */
+static void test_first_round_lets_timers_run_between_live_pages(void **state)
+{
+	struct fx *f = *state;
+	insert_live_rows(f, 1200);
+	f->probe_live_rows = 1200;
+	uv_timer_start(&f->probe, on_probe_timer, 1, 1);
+	start(f, NULL, 4096);
+	uv_timer_stop(&f->probe);
+	assert_int_equal(stats(f).step_rows, 1200);
+	assert_int_equal(live_rows_tracked(f, 1200), 1200);
+	if (f->probe_between == 0)
+		fail_msg("the 1 ms timer fired %" PRIu64 " times, never between live pages",
+			 f->probe_fires);
+}
+
 static void test_missing_pgflow_schema_is_quietly_not_installed(void **state)
 {
 	struct fx *f = *state;
@@ -836,6 +970,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_step_tasks_lifecycle_with_a_retry, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_many_rows_sharing_one_timestamp_are_all_read,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_first_round_reads_every_live_row_in_pages, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_first_round_live_read_stops_at_the_cap, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_first_round_lets_timers_run_between_live_pages,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_pgflow_schema_is_quietly_not_installed,
 					    setup, teardown),

@@ -603,7 +603,10 @@ static void test_spike_alert_and_clear(void **state)
 	struct fx *f = *state;
 	struct ov_error err = {0};
 	struct spike_ctx sc = {f, 0, 0};
-	struct ratewin *rw = ratewin_new(NULL, 8, &err);
+	struct ratewin_config rc;
+	ratewin_config_default(&rc);
+	rc.spike_warmup_ms = 0; /* a fresh tracker's first errors are the spike */
+	struct ratewin *rw = ratewin_new(&rc, 8, &err);
 	int64_t t = 100 * SEC;
 
 	assert_non_null(rw);

@@ -67,6 +67,17 @@ static struct ratewin *new_tracker(size_t max_keys)
 	return t;
 }
 
+static struct ratewin *new_tracker_warmup(size_t max_keys, int64_t warmup_ms)
+{
+	struct ov_error err = {0};
+	struct ratewin_config cfg;
+	ratewin_config_default(&cfg);
+	cfg.spike_warmup_ms = warmup_ms;
+	struct ratewin *t = ratewin_new(&cfg, max_keys, &err);
+	assert_non_null(t);
+	return t;
+}
+
 /* One record of (errors, total) every step_ms in [from, to). */
 static void feed(struct ratewin *t, const char *key, int64_t from, int64_t to, int64_t step,
 		 uint32_t errors, uint32_t total)
@@ -375,7 +386,7 @@ static void test_spike_alerts_once_per_episode(void **state)
 static void test_spike_needs_min_errors_and_requests(void **state)
 {
 	(void)state;
-	struct ratewin *t = new_tracker(8);
+	struct ratewin *t = new_tracker_warmup(8, 0);
 	struct collector c = {0};
 	assert_int_equal(ratewin_record(t, "four-errors", 0, 4, 20), 0);
 	assert_int_equal(ratewin_record(t, "nineteen-requests", 0, 5, 19), 0);
@@ -447,6 +458,153 @@ static void test_spike_clears_after_3_healthy_evaluations_and_can_realert(void *
 	assert_int_equal(c.ev[2].action, RATEWIN_ALERT);
 	assert_true(c.ev[2].long_w.errors > 0); /* a real 3x, not the zero rule */
 	assert_int_equal(c.n, 3);
+	ratewin_free(t);
+}
+
+/* ---- spike warm-up ----------------------------------------------------- */
+
+static struct ratewin *new_slo_tracker(const char *key);
+
+/* A busy key at a steady 5 % (1 error in 20 requests every second) over
+ * [from, to), evaluated every 10 s; `bad_from`..`bad_to` at 50 % instead. */
+static void feed_steady(struct ratewin *t, struct collector *c, int64_t from, int64_t to,
+			int64_t bad_from, int64_t bad_to)
+{
+	for (int64_t now = from; now < to; now += SEC) {
+		bool bad = now >= bad_from && now < bad_to;
+		assert_int_equal(ratewin_record(t, "task:busy", now, bad ? 10 : 1, 20), 0);
+		if (now % (10 * SEC) == 0)
+			assert_true(ratewin_evaluate(t, now, collect, c) >= 0);
+	}
+}
+
+static void test_warmup_steady_errors_from_start_raise_no_spike(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_tracker(8); /* the defaults: a 2 min warm-up */
+	struct collector c = {0};
+	struct ratewin_key_info info;
+	feed_steady(t, &c, 0, 10 * MIN, -1, -1);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(ratewin_lookup(t, "task:busy", &info), 0);
+	assert_false(info.spike_active);
+	assert_int_equal(info.lifetime.errors, 600);
+	ratewin_free(t);
+}
+
+static void test_warmup_real_jump_after_warmup_spikes_once(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_tracker(8);
+	struct collector c = {0};
+	/* 50 % errors during minute 5, then 5 % again. */
+	feed_steady(t, &c, 0, 5 * MIN, -1, -1);
+	assert_int_equal(c.n, 0);
+	feed_steady(t, &c, 5 * MIN, 10 * MIN, 5 * MIN, 6 * MIN);
+	assert_int_equal(count_events(&c, RATEWIN_EV_SPIKE, RATEWIN_ALERT, NULL), 1);
+	assert_int_equal(c.ev[0].action, RATEWIN_ALERT);
+	assert_true(c.ev[0].long_w.errors > 0); /* a real 3x over a 5 % baseline */
+	assert_true(c.ev[0].short_value >= 3.0 * c.ev[0].long_value);
+	/* The episode clears once the bad minute has left the short window. */
+	assert_int_equal(count_events(&c, RATEWIN_EV_SPIKE, RATEWIN_CLEAR, NULL), 1);
+	assert_int_equal(c.n, 2);
+	ratewin_free(t);
+}
+
+static void test_warmup_key_first_seen_later_still_spikes(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_tracker(8);
+	struct collector c = {0};
+	feed_steady(t, &c, 0, 10 * MIN, -1, -1);
+	/* A new agent that fails everything: the tracker was watching, so its
+	 * empty baseline is real silence. */
+	assert_int_equal(ratewin_record(t, "task:new", 10 * MIN, 20, 20), 0);
+	assert_int_equal(ratewin_evaluate(t, 10 * MIN, collect, &c), 1);
+	assert_string_equal(c.ev[0].key, "task:new");
+	assert_int_equal(c.ev[0].kind, RATEWIN_EV_SPIKE);
+	assert_int_equal(c.ev[0].action, RATEWIN_ALERT);
+	assert_int_equal(c.ev[0].long_w.total, 0);
+	ratewin_free(t);
+}
+
+static void test_warmup_arms_exactly_after_the_warmup(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_tracker(8);
+	struct collector c = {0};
+	assert_int_equal(ratewin_record(t, "k", 5 * SEC, 0, 1), 0); /* first seen */
+	/* 25 %: under the warm-up floor's 30 %, a spike over the empty baseline */
+	assert_int_equal(ratewin_record(t, "k", 2 * MIN + 5 * SEC - 1, 5, 20), 0);
+	assert_int_equal(ratewin_evaluate(t, 2 * MIN + 5 * SEC - 1, collect, &c), 0);
+	assert_int_equal(ratewin_evaluate(t, 2 * MIN + 5 * SEC, collect, &c), 1);
+	assert_int_equal(c.ev[0].action, RATEWIN_ALERT);
+	ratewin_free(t);
+}
+
+static void test_warmup_counts_from_the_first_evaluation(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_tracker(8);
+	struct collector c = {0};
+	/* Evaluated from t=0 with nothing recorded: watching, and silent. */
+	assert_int_equal(ratewin_evaluate(t, 0, collect, &c), 0);
+	assert_int_equal(ratewin_evaluate_key(t, "none", MIN, collect, &c), -ENOENT);
+	assert_int_equal(ratewin_record(t, "k", 3 * MIN, 5, 20), 0); /* 25 % */
+	assert_int_equal(ratewin_evaluate_key(t, "k", 3 * MIN, collect, &c), 1);
+	assert_int_equal(c.ev[0].action, RATEWIN_ALERT);
+	ratewin_free(t);
+}
+
+static void test_warmup_zero_keeps_the_fresh_tracker_spike(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_tracker_warmup(8, 0);
+	struct ratewin *d = new_tracker(8);
+	struct collector c = {0};
+	assert_int_equal(ratewin_record(t, "k", 0, 5, 20), 0);
+	assert_int_equal(ratewin_evaluate(t, 0, collect, &c), 1);
+	assert_int_equal(c.ev[0].action, RATEWIN_ALERT);
+	assert_int_equal(c.ev[0].long_w.total, 0);
+	/* The same at the defaults: still warming up. */
+	assert_int_equal(ratewin_record(d, "k", 0, 5, 20), 0);
+	assert_int_equal(ratewin_evaluate(d, 0, collect, &c), 0);
+	assert_int_equal(c.n, 1);
+	ratewin_free(t);
+	ratewin_free(d);
+}
+
+/* A burst during the warm-up is still a spike: 90 % errors at second 20
+ * clear 3 x the 10 % floor; 25 % at the same moment does not. */
+static void test_warmup_burst_still_spikes(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_tracker_warmup(8, 2 * MIN);
+	struct collector c = {0};
+	assert_int_equal(ratewin_record(t, "burst", 0, 1, 20), 0);
+	assert_int_equal(ratewin_record(t, "mild", 0, 1, 20), 0);
+	assert_int_equal(ratewin_record(t, "burst", 20 * SEC, 36, 40), 0);
+	assert_int_equal(ratewin_record(t, "mild", 20 * SEC, 10, 40), 0);
+	assert_int_equal(ratewin_evaluate(t, 20 * SEC, collect, &c), 1);
+	assert_string_equal(c.ev[0].key, "burst");
+	assert_int_equal(c.ev[0].kind, RATEWIN_EV_SPIKE);
+	assert_int_equal(c.ev[0].action, RATEWIN_ALERT);
+	ratewin_free(t);
+}
+
+static void test_warmup_does_not_delay_burn_alerts(void **state)
+{
+	(void)state;
+	struct ratewin *t = new_slo_tracker("api"); /* the default warm-up */
+	struct collector c = {0};
+	/* 20 % fail at t=0: a spike without the warm-up (empty baseline), under
+	 * the warm-up floor's 30 % with it; every burn pair is far over its
+	 * threshold (200x against a 99.9 % SLO) and fires at once. */
+	assert_int_equal(ratewin_record(t, "api", 0, 200, 1000), 0);
+	assert_int_equal(ratewin_evaluate(t, 0, collect, &c), RATEWIN_BURN_PAIRS);
+	assert_int_equal(count_events(&c, RATEWIN_EV_BURN, RATEWIN_ALERT, NULL),
+			 RATEWIN_BURN_PAIRS);
+	assert_int_equal(count_events(&c, RATEWIN_EV_SPIKE, RATEWIN_ALERT, NULL), 0);
 	ratewin_free(t);
 }
 
@@ -733,7 +891,7 @@ static void test_key_listing_and_info(void **state)
 static void test_prune_idle_keys(void **state)
 {
 	(void)state;
-	struct ratewin *t = new_tracker(8);
+	struct ratewin *t = new_tracker_warmup(8, 0); /* "old-spiking" spikes at t=0 */
 	struct collector c = {0};
 	assert_int_equal(ratewin_record(t, "old", 0, 0, 1), 0);
 	assert_int_equal(ratewin_record(t, "old-spiking", 0, 10, 20), 0);
@@ -832,6 +990,30 @@ static void test_config_validation(void **state)
 	cfg.clear_after = 0;
 	assert_null(ratewin_new(&cfg, 8, &err));
 	assert_non_null(strstr(err.msg, "clear_after"));
+	ratewin_config_default(&cfg);
+	assert_int_equal(cfg.spike_warmup_ms, 2 * cfg.spike_short_ms);
+	cfg.spike_warmup_ms = -1;
+	assert_null(ratewin_new(&cfg, 8, &err));
+	assert_int_equal(err.code, -EINVAL);
+	assert_non_null(strstr(err.msg, "warm-up"));
+	assert_non_null(strstr(err.msg, "-1 ms"));
+	cfg.spike_warmup_ms = RATEWIN_HORIZON_MS + 1;
+	assert_null(ratewin_new(&cfg, 8, &err));
+	assert_int_equal(err.code, -ERANGE);
+	assert_non_null(strstr(err.msg, "warm-up"));
+	cfg.spike_warmup_ms = 0;
+	cfg.spike_warmup_floor = 1.5;
+	assert_null(ratewin_new(&cfg, 8, &err));
+	assert_int_equal(err.code, -EINVAL);
+	assert_non_null(strstr(err.msg, "floor must be 0..1"));
+	cfg.spike_warmup_floor = NAN;
+	assert_null(ratewin_new(&cfg, 8, &err));
+	cfg.spike_warmup_floor = -0.1;
+	assert_null(ratewin_new(&cfg, 8, &err));
+	cfg.spike_warmup_floor = 1.0;
+	struct ratewin *ok = ratewin_new(&cfg, 8, &err);
+	assert_non_null(ok);
+	ratewin_free(ok);
 	assert_null(ratewin_new(NULL, 0, &err));
 	assert_non_null(strstr(err.msg, "max_keys"));
 	assert_null(ratewin_new(NULL, RATEWIN_MAX_KEYS_LIMIT + 1, &err));
@@ -862,6 +1044,14 @@ int main(void)
 	    cmocka_unit_test(test_spike_with_zero_error_baseline_alerts),
 	    cmocka_unit_test(test_spike_needs_factor_over_baseline),
 	    cmocka_unit_test(test_spike_clears_after_3_healthy_evaluations_and_can_realert),
+	    cmocka_unit_test(test_warmup_steady_errors_from_start_raise_no_spike),
+	    cmocka_unit_test(test_warmup_real_jump_after_warmup_spikes_once),
+	    cmocka_unit_test(test_warmup_key_first_seen_later_still_spikes),
+	    cmocka_unit_test(test_warmup_arms_exactly_after_the_warmup),
+	    cmocka_unit_test(test_warmup_counts_from_the_first_evaluation),
+	    cmocka_unit_test(test_warmup_zero_keeps_the_fresh_tracker_spike),
+	    cmocka_unit_test(test_warmup_burst_still_spikes),
+	    cmocka_unit_test(test_warmup_does_not_delay_burn_alerts),
 	    cmocka_unit_test(test_burn_fast_pair_pages_without_slow_pair),
 	    cmocka_unit_test(test_burn_slow_pair_pages_without_fast_pair),
 	    cmocka_unit_test(test_burn_short_window_alone_does_not_alert),
