@@ -12,6 +12,7 @@
 
 #include "errclass.h"
 #include "jsonarena.h"
+#include "taskevent_priv.h"
 #include "sanitize.h"
 #include "strutil.h"
 
@@ -206,27 +207,47 @@ size_t taskevent_format_ts(int64_t ms, char *out, size_t n)
 
 /* ---- parsing --------------------------------------------------------------- */
 
-/* JSON null and absence are the same for optional fields. */
-static json_t *present(json_t *j)
+/* A JSON value as the validators see it; JSON null is absence. */
+static void value_of(json_t *j, struct tev_value *out)
 {
-	return j && !json_is_null(j) ? j : NULL;
+	memset(out, 0, sizeof(*out));
+	if (!j || json_is_null(j))
+		return;
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		out->t = TEV_STRING;
+		out->s = json_string_value(j);
+		out->len = json_string_length(j);
+		break;
+	case JSON_INTEGER:
+		out->t = TEV_INT;
+		out->i = (int64_t)json_integer_value(j);
+		break;
+	case JSON_REAL:
+		out->t = TEV_REAL;
+		out->r = json_real_value(j);
+		break;
+	default:
+		out->t = TEV_JSON;
+		out->j = j;
+		break;
+	}
 }
 
-static json_t *get(json_t *obj, const char *key)
+static const char *value_type(const struct tev_value *v)
 {
-	return present(json_object_get(obj, key));
+	switch (v->t) {
+	case TEV_STRING: return "string";
+	case TEV_INT: return "integer";
+	case TEV_REAL: return "real";
+	case TEV_JSON: return type_name(v->j);
+	default: return "null";
+	}
 }
 
-/* The top-level fields v1 reads, found in one pass over the object: a lookup
- * per field hashes its name again (10 of them per event, at line rate). */
-struct fields {
-	json_t *v, *task, *agent, *event, *ts, *step, *attempt, *duration_ms, *error,
-	    *correlation_id, *meta;
-};
-
-#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
-
-static void find_fields(json_t *root, struct fields *fl)
+/* The fields v1 reads, in one pass over the object (a lookup per field
+ * would hash its name again, ten times per event at line rate). */
+static void find_fields(json_t *root, struct tev_fields *fl)
 {
 	const char *k;
 	size_t n;
@@ -235,53 +256,31 @@ static void find_fields(json_t *root, struct fields *fl)
 	memset(fl, 0, sizeof(*fl));
 	json_object_keylen_foreach(root, k, n, val)
 	{
-		json_t **slot = NULL;
-		if (KEY_IS(k, n, "v"))
-			slot = &fl->v;
-		else if (KEY_IS(k, n, "task"))
-			slot = &fl->task;
-		else if (KEY_IS(k, n, "agent"))
-			slot = &fl->agent;
-		else if (KEY_IS(k, n, "event"))
-			slot = &fl->event;
-		else if (KEY_IS(k, n, "ts"))
-			slot = &fl->ts;
-		else if (KEY_IS(k, n, "step"))
-			slot = &fl->step;
-		else if (KEY_IS(k, n, "attempt"))
-			slot = &fl->attempt;
-		else if (KEY_IS(k, n, "duration_ms"))
-			slot = &fl->duration_ms;
-		else if (KEY_IS(k, n, "error"))
-			slot = &fl->error;
-		else if (KEY_IS(k, n, "correlation_id"))
-			slot = &fl->correlation_id;
-		else if (KEY_IS(k, n, "meta"))
-			slot = &fl->meta;
-		if (slot)
-			*slot = present(val);
+		int i = tev_field_of(k, n);
+		if (i >= 0)
+			value_of(val, &fl->f[i]);
 	}
 }
 
 /* A string field into dst[cap]: absent (NULL, when optional), or copied.
  * Longer than cap - 1: rejected as too_long, or cut (at a character
  * boundary) when `cut` is set, which returns OK with *was_cut. */
-static enum taskevent_reason take_string(json_t *j, enum taskevent_field f, bool required,
-					 char *dst, size_t cap, bool cut, bool *was_cut,
-					 struct taskevent_reject *rej)
+static enum taskevent_reason take_string(const struct tev_value *j, enum taskevent_field f,
+					 bool required, char *dst, size_t cap, bool cut,
+					 bool *was_cut, struct taskevent_reject *rej)
 {
 	dst[0] = '\0';
-	if (!j) {
+	if (j->t == TEV_ABSENT) {
 		if (required)
 			return reject(rej, TASKEVENT_MISSING_FIELD, f, "missing field '%s'",
 				      field_names[f]);
 		return TASKEVENT_OK;
 	}
-	if (!json_is_string(j))
+	if (j->t != TEV_STRING)
 		return reject(rej, TASKEVENT_BAD_TYPE, f, "field '%s' must be a string, not %s",
-			      field_names[f], type_name(j));
-	const char *s = json_string_value(j);
-	size_t len = json_string_length(j);
+			      field_names[f], value_type(j));
+	const char *s = j->s;
+	size_t len = j->len;
 	if (len >= cap) {
 		if (!cut)
 			return reject(rej, TASKEVENT_TOO_LONG, f,
@@ -300,29 +299,27 @@ static enum taskevent_reason take_string(json_t *j, enum taskevent_field f, bool
 
 /* A number field: integer, or a real when `real_ok` (truncated towards 0).
  * *present false when absent. */
-static enum taskevent_reason take_int(json_t *j, enum taskevent_field f, bool real_ok,
-				      int64_t min, int64_t max, int64_t *out, bool *was_there,
-				      struct taskevent_reject *rej)
+static enum taskevent_reason take_int(const struct tev_value *j, enum taskevent_field f,
+				      bool real_ok, int64_t min, int64_t max, int64_t *out,
+				      bool *was_there, struct taskevent_reject *rej)
 {
 	double r;
 
-	*was_there = j != NULL;
-	if (!j)
+	*was_there = j->t != TEV_ABSENT;
+	if (!*was_there)
 		return TASKEVENT_OK;
-	if (json_is_integer(j)) {
-		json_int_t v = json_integer_value(j);
-		if (v < min || v > max)
+	if (j->t == TEV_INT) {
+		if (j->i < min || j->i > max)
 			return reject(rej, TASKEVENT_BAD_VALUE, f,
-				      "field '%s' is %" JSON_INTEGER_FORMAT ", expected %" PRId64
-				      "..%" PRId64,
-				      field_names[f], v, min, max);
-		*out = (int64_t)v;
+				      "field '%s' is %" PRId64 ", expected %" PRId64 "..%" PRId64,
+				      field_names[f], j->i, min, max);
+		*out = j->i;
 		return TASKEVENT_OK;
 	}
-	if (!real_ok || !json_is_real(j))
+	if (!real_ok || j->t != TEV_REAL)
 		return reject(rej, TASKEVENT_BAD_TYPE, f, "field '%s' must be %s, not %s",
-			      field_names[f], real_ok ? "a number" : "an integer", type_name(j));
-	r = json_real_value(j);
+			      field_names[f], real_ok ? "a number" : "an integer", value_type(j));
+	r = j->r;
 	if (!(r >= (double)min && r < (double)max + 1.0)) /* also refuses NaN */
 		return reject(rej, TASKEVENT_BAD_VALUE, f,
 			      "field '%s' is %g, expected %" PRId64 "..%" PRId64, field_names[f], r,
@@ -331,21 +328,21 @@ static enum taskevent_reason take_int(json_t *j, enum taskevent_field f, bool re
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_version(json_t *v, struct taskevent_reject *rej)
+static enum taskevent_reason take_version(const struct tev_value *v, struct taskevent_reject *rej)
 {
-	if (!v)
+	if (v->t == TEV_ABSENT)
 		return reject(rej, TASKEVENT_MISSING_FIELD, TASKEVENT_FIELD_V, "missing field 'v'");
-	if (!json_is_integer(v))
+	if (v->t != TEV_INT)
 		return reject(rej, TASKEVENT_BAD_TYPE, TASKEVENT_FIELD_V,
-			      "field 'v' must be an integer, not %s", type_name(v));
-	if (json_integer_value(v) != TASKEVENT_VERSION)
+			      "field 'v' must be an integer, not %s", value_type(v));
+	if (v->i != TASKEVENT_VERSION)
 		return reject(rej, TASKEVENT_UNKNOWN_VERSION, TASKEVENT_FIELD_V,
-			      "unknown version %" JSON_INTEGER_FORMAT " (this overseer reads v%d)",
-			      json_integer_value(v), TASKEVENT_VERSION);
+			      "unknown version %" PRId64 " (this overseer reads v%d)", v->i,
+			      TASKEVENT_VERSION);
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_event(json_t *j, struct taskevent *out,
+static enum taskevent_reason take_event(const struct tev_value *j, struct taskevent *out,
 					struct taskevent_reject *rej)
 {
 	char name[32], q[QUOTE_MAX];
@@ -357,55 +354,56 @@ static enum taskevent_reason take_event(json_t *j, struct taskevent *out,
 		return reject(rej, TASKEVENT_UNKNOWN_EVENT, TASKEVENT_FIELD_EVENT,
 			      "unknown event '%s' (expected queued|started|progress|succeeded|"
 			      "failed|cancelled|timed_out)",
-			      quote(q, sizeof(q), json_string_value(j), json_string_length(j)));
+			      quote(q, sizeof(q), j->s, j->len));
 	}
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_ts(json_t *j, struct taskevent *out,
+static enum taskevent_reason take_ts(const struct tev_value *j, struct taskevent *out,
 				     struct taskevent_reject *rej)
 {
 	char q[QUOTE_MAX];
 	bool was_there;
 
-	if (!j)
+	if (j->t == TEV_ABSENT)
 		return reject(rej, TASKEVENT_MISSING_FIELD, TASKEVENT_FIELD_TS,
 			      "missing field 'ts'");
-	if (json_is_string(j)) {
-		if (taskevent_parse_ts(json_string_value(j), json_string_length(j), &out->ts_ms) <
-		    0)
-			return reject(
-			    rej, TASKEVENT_BAD_VALUE, TASKEVENT_FIELD_TS,
-			    "field 'ts' is not an RFC 3339 time in 1970..9999: '%s'",
-			    quote(q, sizeof(q), json_string_value(j), json_string_length(j)));
+	if (j->t == TEV_STRING) {
+		if (taskevent_parse_ts(j->s, j->len, &out->ts_ms) < 0)
+			return reject(rej, TASKEVENT_BAD_VALUE, TASKEVENT_FIELD_TS,
+				      "field 'ts' is not an RFC 3339 time in 1970..9999: '%s'",
+				      quote(q, sizeof(q), j->s, j->len));
 		return TASKEVENT_OK;
 	}
-	if (!json_is_number(j))
+	if (j->t != TEV_INT && j->t != TEV_REAL)
 		return reject(rej, TASKEVENT_BAD_TYPE, TASKEVENT_FIELD_TS,
 			      "field 'ts' must be an RFC 3339 string or epoch milliseconds, not %s",
-			      type_name(j));
+			      value_type(j));
 	return take_int(j, TASKEVENT_FIELD_TS, true, 0, TASKEVENT_TS_MAX_MS, &out->ts_ms, &was_there,
 			rej);
 }
 
-static enum taskevent_reason take_error(json_t *e, struct taskevent *out,
+static enum taskevent_reason take_error(const struct tev_value *e, struct taskevent *out,
 					struct taskevent_reject *rej)
 {
+	struct tev_value v;
 	bool cut = false;
 	enum taskevent_reason r;
 	char cls[ERRCLASS_NAME_MAX + 1];
 
-	if (!e)
+	if (e->t == TEV_ABSENT)
 		return TASKEVENT_OK;
-	if (!json_is_object(e))
+	if (e->t != TEV_JSON || !json_is_object(e->j))
 		return reject(rej, TASKEVENT_BAD_TYPE, TASKEVENT_FIELD_ERROR,
-			      "field 'error' must be an object, not %s", type_name(e));
+			      "field 'error' must be an object, not %s", value_type(e));
 	out->has_error = true;
-	r = take_string(get(e, "class"), TASKEVENT_FIELD_ERROR_CLASS, false, cls, sizeof(cls), true,
+	value_of(json_object_get(e->j, "class"), &v);
+	r = take_string(&v, TASKEVENT_FIELD_ERROR_CLASS, false, cls, sizeof(cls), true,
 			NULL, rej);
 	if (r != TASKEVENT_OK)
 		return r;
-	r = take_string(get(e, "message"), TASKEVENT_FIELD_ERROR_MESSAGE, false, out->error_message,
+	value_of(json_object_get(e->j, "message"), &v);
+	r = take_string(&v, TASKEVENT_FIELD_ERROR_MESSAGE, false, out->error_message,
 			sizeof(out->error_message), true, &cut, rej);
 	if (r != TASKEVENT_OK)
 		return r;
@@ -423,14 +421,15 @@ static enum taskevent_reason take_error(json_t *e, struct taskevent *out,
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason take_meta(json_t *m, struct taskevent *out,
+static enum taskevent_reason take_meta(const struct tev_value *mv, struct taskevent *out,
 				       struct taskevent_reject *rej)
 {
-	if (!m)
+	if (mv->t == TEV_ABSENT)
 		return TASKEVENT_OK;
-	if (!json_is_object(m))
+	if (mv->t != TEV_JSON || !json_is_object(mv->j))
 		return reject(rej, TASKEVENT_BAD_TYPE, TASKEVENT_FIELD_META,
-			      "field 'meta' must be an object, not %s", type_name(m));
+			      "field 'meta' must be an object, not %s", value_type(mv));
+	json_t *m = mv->j;
 	/* Re-serialised: reals can come out longer than they went in. */
 	size_t n = json_dumpb(m, out->meta, sizeof(out->meta) - 1,
 			      JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
@@ -444,45 +443,43 @@ static enum taskevent_reason take_meta(json_t *m, struct taskevent *out,
 	return TASKEVENT_OK;
 }
 
-static enum taskevent_reason parse_fields(json_t *root, struct taskevent *out,
+static enum taskevent_reason parse_fields(const struct tev_fields *fl, struct taskevent *out,
 					  struct taskevent_reject *rej)
 {
 	enum taskevent_reason r;
-	struct fields fl;
 	int64_t v = 0;
 	bool was_there;
 
-	find_fields(root, &fl);
-	if ((r = take_version(fl.v, rej)) != TASKEVENT_OK)
+	if ((r = take_version(&fl->f[TEV_F_V], rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(fl.task, TASKEVENT_FIELD_TASK, true, out->task, sizeof(out->task),
+	if ((r = take_string(&fl->f[TEV_F_TASK], TASKEVENT_FIELD_TASK, true, out->task, sizeof(out->task),
 			     false, NULL, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(fl.agent, TASKEVENT_FIELD_AGENT, true, out->agent, sizeof(out->agent),
+	if ((r = take_string(&fl->f[TEV_F_AGENT], TASKEVENT_FIELD_AGENT, true, out->agent, sizeof(out->agent),
 			     false, NULL, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_event(fl.event, out, rej)) != TASKEVENT_OK)
+	if ((r = take_event(&fl->f[TEV_F_EVENT], out, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_ts(fl.ts, out, rej)) != TASKEVENT_OK)
+	if ((r = take_ts(&fl->f[TEV_F_TS], out, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(fl.step, TASKEVENT_FIELD_STEP, false, out->step, sizeof(out->step),
+	if ((r = take_string(&fl->f[TEV_F_STEP], TASKEVENT_FIELD_STEP, false, out->step, sizeof(out->step),
 			     false, NULL, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_int(fl.attempt, TASKEVENT_FIELD_ATTEMPT, false, 1, TASKEVENT_ATTEMPT_MAX, &v,
+	if ((r = take_int(&fl->f[TEV_F_ATTEMPT], TASKEVENT_FIELD_ATTEMPT, false, 1, TASKEVENT_ATTEMPT_MAX, &v,
 			  &was_there, rej)) != TASKEVENT_OK)
 		return r;
 	out->attempt = was_there ? (uint32_t)v : 0;
-	if ((r = take_int(fl.duration_ms, TASKEVENT_FIELD_DURATION, true, 0,
+	if ((r = take_int(&fl->f[TEV_F_DURATION_MS], TASKEVENT_FIELD_DURATION, true, 0,
 			  TASKEVENT_DURATION_MAX_MS, &v, &was_there, rej)) != TASKEVENT_OK)
 		return r;
 	out->duration_ms = was_there ? v : -1;
-	if ((r = take_error(fl.error, out, rej)) != TASKEVENT_OK)
+	if ((r = take_error(&fl->f[TEV_F_ERROR], out, rej)) != TASKEVENT_OK)
 		return r;
-	if ((r = take_string(fl.correlation_id, TASKEVENT_FIELD_CORRELATION_ID, false,
+	if ((r = take_string(&fl->f[TEV_F_CORRELATION_ID], TASKEVENT_FIELD_CORRELATION_ID, false,
 			     out->correlation_id, sizeof(out->correlation_id), false, NULL, rej)) !=
 	    TASKEVENT_OK)
 		return r;
-	return take_meta(fl.meta, out, rej);
+	return take_meta(&fl->f[TEV_F_META], out, rej);
 }
 
 /* Offset of the first ill-formed byte (the text is known to have one). */
@@ -502,9 +499,24 @@ static size_t first_bad_utf8(const char *s, size_t len)
 enum taskevent_reason taskevent_parse(const char *payload, size_t len, struct taskevent *out,
 				      struct taskevent_reject *rej)
 {
+	return taskevent_parse_with(payload, len, out, rej, TASKEVENT_PARSER_AUTO, NULL);
+}
+
+static void clear_event(struct taskevent *out)
+{
+	memset(out, 0, offsetof(struct taskevent, meta));
+	out->meta[0] = '\0';
+	out->notes = 0;
+}
+
+enum taskevent_reason taskevent_parse_with(const char *payload, size_t len, struct taskevent *out,
+					   struct taskevent_reject *rej, enum taskevent_parser how,
+					   bool *fast_used)
+{
 	json_error_t je;
 	json_t *root;
 	char q[QUOTE_MAX * 2];
+	struct tev_fields fl;
 
 	if (rej) {
 		rej->reason = TASKEVENT_OK;
@@ -514,7 +526,18 @@ enum taskevent_reason taskevent_parse(const char *payload, size_t len, struct ta
 	if (len > TASKEVENT_PAYLOAD_MAX)
 		return reject(rej, TASKEVENT_OVERSIZED, TASKEVENT_FIELD_NONE,
 			      "payload is %zu bytes, at most %d", len, TASKEVENT_PAYLOAD_MAX);
-	/* jansson accepts only well-formed UTF-8 (bytes after the value
+	if (fast_used)
+		*fast_used = false;
+	if (how == TASKEVENT_PARSER_AUTO) {
+		char scratch[TASKEVENT_PAYLOAD_MAX + 1]; /* the strings: fewer bytes than the text */
+		if (taskevent_fast_fields(payload, len, &fl, scratch, sizeof(scratch)) == 0) {
+			if (fast_used)
+				*fast_used = true;
+			clear_event(out);
+			return parse_fields(&fl, out, rej);
+		}
+	}
+	/* jansson only well-formed UTF-8 (bytes after the value
 	 * included), so the encoding is checked again only when it refused. */
 	int scoped = jsonarena_begin();
 	root = json_loadb(payload, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
@@ -542,10 +565,9 @@ enum taskevent_reason taskevent_parse(const char *payload, size_t len, struct ta
 			jsonarena_end();
 		return r;
 	}
-	memset(out, 0, offsetof(struct taskevent, meta));
-	out->meta[0] = '\0';
-	out->notes = 0;
-	enum taskevent_reason r = parse_fields(root, out, rej);
+	clear_event(out);
+	find_fields(root, &fl);
+	enum taskevent_reason r = parse_fields(&fl, out, rej);
 	if (scoped == 0 && jsonarena_owns_all())
 		jsonarena_end(); /* the whole tree goes with the arena */
 	else {

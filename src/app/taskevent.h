@@ -121,6 +121,16 @@ const char *taskevent_field_name(enum taskevent_field f);
 enum taskevent_reason taskevent_parse(const char *payload, size_t len, struct taskevent *out,
 				      struct taskevent_reject *rej);
 
+/* Which parse taskevent_parse() uses. AUTO reads plain flat payloads
+ * (printable ASCII, no escapes, a flat object of v1 fields) with yajl and
+ * everything else with jansson; both give the same result for every input
+ * the first takes (tests/fuzz/fuzz_taskevent.c compares them). JANSSON is
+ * for that comparison. *fast_used (may be NULL): the yajl parse decided. */
+enum taskevent_parser { TASKEVENT_PARSER_AUTO, TASKEVENT_PARSER_JANSSON };
+enum taskevent_reason taskevent_parse_with(const char *payload, size_t len, struct taskevent *out,
+					   struct taskevent_reject *rej, enum taskevent_parser how,
+					   bool *fast_used);
+
 /* View a parsed event as a tasks event; pointers into te. */
 void taskevent_to_tasks(const struct taskevent *te, enum tasks_source src, struct tasks_event *out);
 
