@@ -379,9 +379,13 @@ static void on_resync(struct pgconn *c, const struct pgconn_result *r, void *ctx
 	if (r->code != 0) {
 		bool missing =
 		    strcmp(r->sqlstate, "42P01") == 0 || strcmp(r->sqlstate, "3F000") == 0;
-		sb->status = missing ? SHAREDBRK_NOT_INSTALLED : SHAREDBRK_WAITING;
-		log_msg(missing ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "sharedbrk", NULL,
-			"reading overseer.breakers: %s", r->message);
+		enum sharedbrk_status next = missing ? SHAREDBRK_NOT_INSTALLED : SHAREDBRK_WAITING;
+		/* A missing schema is said once, not at every retry (every 5 s,
+		 * for as long as nobody runs `overseer db init`); errors always. */
+		if (!missing || sb->status != next)
+			log_msg(missing ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "sharedbrk", NULL,
+				"reading overseer.breakers: %s", r->message);
+		sb->status = next;
 		if (r->code != -ECANCELED)
 			uv_timer_start(&sb->retry_timer, on_retry_timer, (uint64_t)sb->o.retry_ms,
 				       0);

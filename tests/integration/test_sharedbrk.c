@@ -18,6 +18,7 @@
 #include "pgconn.h"
 #include "pgtest.h"
 #include "pgtest.c"
+#include "log.h"
 #include "sharedbrk.h"
 
 #define WAIT_MS 8000
@@ -838,9 +839,30 @@ static void test_missing_schema_is_reported_and_actions_name_db_init(void **stat
 	    pgtest_exec(f->conninfo,
 			"SET client_min_messages = warning; DROP SCHEMA overseer CASCADE", NULL, 0),
 	    0);
-	console_open(f, 0, f->conninfo, false, NULL);
+	char logpath[] = "/tmp/ov-sharedbrk-log-XXXXXX";
+	int lfd = mkstemp(logpath);
+	assert_true(lfd >= 0);
+	close(lfd);
+	assert_int_equal(log_open(logpath, LOG_LEVEL_INFO, NULL), 0);
+	struct sharedbrk_opts so = {.retry_ms = 50};
+	console_open(f, 0, f->conninfo, false, &so);
 	assert_int_equal(sharedbrk_start(f->c[0].sb), 0);
 	assert_true(run_until(f, both_not_installed, WAIT_MS));
+	/* several retries later, the missing schema was said once */
+	uint64_t until = uv_now(&f->loop) + 400;
+	while (uv_now(&f->loop) < until)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(sharedbrk_status(f->c[0].sb), SHAREDBRK_NOT_INSTALLED);
+	log_close();
+	FILE *lf = fopen(logpath, "r");
+	assert_non_null(lf);
+	char line[2048];
+	int said = 0;
+	while (fgets(line, sizeof(line), lf))
+		said += strstr(line, "reading overseer.breakers") != NULL;
+	fclose(lf);
+	unlink(logpath);
+	assert_int_equal(said, 1);
 	assert_int_equal(sharedbrk_trip(f->c[0].sb, "postgres", "x", 0, NULL, NULL, &err), -EPROTO);
 	assert_non_null(strstr(err.msg, "overseer db init"));
 	assert_int_equal(audit_rows(&f->c[0], "breaker.trip", STORE_RESULT_FAILED), 1);
