@@ -124,6 +124,19 @@ void ui_mark_data_dirty(struct ui *u)
 								  : UI_DATA_FRAME_MS);
 }
 
+/* Probe results arrive one by one over the interval (each probe keeps its
+ * own jittered schedule); redrawing for each drew ~1.7 frames a second at
+ * idle. They are drawn together, at most once a UI_POLL_FRAME_MS. */
+void ui_mark_poll_dirty(struct ui *u)
+{
+	if (ui_now_ms(u) < u->data_pace_from_ms) {
+		schedule_frame(u, u->frame_interval_ms);
+		return;
+	}
+	schedule_frame(u, u->frame_interval_ms > UI_POLL_FRAME_MS ? u->frame_interval_ms
+								  : UI_POLL_FRAME_MS);
+}
+
 void ui_set_status(struct ui *u, bool error, const char *fmt, ...)
 {
 	va_list ap;

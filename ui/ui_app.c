@@ -122,7 +122,7 @@ static void on_model_change(struct poller *p, void *ctx)
 	(void)p;
 	if (a->incidents)
 		(void)incidents_eval_model(a->incidents, &a->m, ui_wall_ms());
-	ui_mark_data_dirty(a->u);
+	ui_mark_poll_dirty(a->u);
 }
 
 static void on_breakers_change(struct sharedbrk *sb, const char *name, void *ctx)

@@ -36,6 +36,7 @@
 #define UI_STATUS_SHOW_MS 8000	   /* a result stays in the status line this long */
 #define UI_TICK_MS 1000		   /* data refresh of the visible screen */
 #define UI_DATA_FRAME_MS 250	   /* live data alone redraws at most this often */
+#define UI_POLL_FRAME_MS 1000	   /* probe results alone, at most this often */
 #define UI_DATA_PACE_AFTER_MS 3000 /* the first data after start-up is drawn at once */
 #define UI_EMPTY_READS_MAX 20	   /* readable wakeups with no key: the tty is gone */
 #define UI_QUIT_GRACE_MS 700	   /* closing handles after quit, at most */
@@ -179,6 +180,8 @@ struct ui {
 void ui_mark_dirty(struct ui *u);
 /* Redraw for new data (no input): paced at UI_DATA_FRAME_MS. */
 void ui_mark_data_dirty(struct ui *u);
+/* Redraw for probe results: paced at UI_POLL_FRAME_MS. */
+void ui_mark_poll_dirty(struct ui *u);
 void ui_set_status(struct ui *u, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int64_t ui_now_ms(const struct ui *u);

@@ -41,8 +41,8 @@ static const struct key_def overseer_keys[] = {
     {"log_level", K_CHOICE, FIELD(config_overseer, log_level), 0, 0, 0, log_levels,
      "least severe level written to the log: debug, info, warn, error", NULL},
     {"max_fps", K_INT, FIELD(config_overseer, max_fps), 1, 120, 0, NULL,
-     "redraw at most this many times per second after a key or resize; new data "
-     "alone redraws at most 4 times a second",
+     "redraw at most this many times per second after a key or resize; task events "
+     "alone redraw at most 4 times a second, probe results once a second",
      NULL},
     {"ascii", K_BOOL, FIELD(config_overseer, ascii), 0, 0, 0, NULL,
      "draw sparklines and borders with ASCII only (same as --ascii)", NULL},
