@@ -153,6 +153,9 @@ const char *ingest_step_state_name(enum ingest_step_state s);
  * task index) for queued_at, started_at, completed_at, failed_at; $17 the
  * page size. 0, or -ENOSPC. */
 int ingest_step_sql(const char *schema, char *out, size_t n);
+/* The first round's page of live (queued/started) rows, by primary key:
+ * $1..$3 the cursor (run_id, step_slug, task_index), $4 the page size. */
+int ingest_live_sql(const char *schema, char *out, size_t n);
 
 /* Detach from the poller (if attached), stop the timers; cb (may be NULL)
  * runs from the loop once nothing is pending (a step_tasks query in flight

@@ -87,24 +87,27 @@ int ingest_step_sql(const char *schema, char *out, size_t n)
 	return rc;
 }
 
-int ingest_build_sql(struct ingest *ing, const char *schema, struct ov_error *err)
+int ingest_live_sql(const char *schema, char *out, size_t n)
 {
 	char q[2 * CONFIG_IDENT_MAX + 3];
-	int w;
-
-	if (quote_ident(schema, q, sizeof(q)) < 0 ||
-	    ingest_step_sql(schema, ing->sql_page, sizeof(ing->sql_page)) < 0)
-		return ov_error_set(err, ENOSPC, "ingest: schema name too long");
+	if (quote_ident(schema, q, sizeof(q)) < 0)
+		return -ENOSPC;
 	/* Keyset on the primary key: unique and never updated, so a row is
 	 * read at most once per round; one that turns live behind the cursor
 	 * got a new timestamp, which the timestamp pages read. */
-	w = snprintf(ing->sql_active, sizeof(ing->sql_active),
-		     "SELECT " ROW_COLS " FROM %s.step_tasks s"
-		     " WHERE s.status IN ('queued', 'started')"
-		     " AND (s.run_id, s.step_slug, s.task_index) > ($1::uuid, $2::text, $3::int4)"
-		     " ORDER BY s.run_id, s.step_slug, s.task_index LIMIT $4",
-		     q);
-	if (w < 0 || (size_t)w >= sizeof(ing->sql_active))
+	int w = snprintf(out, n,
+			 "SELECT " ROW_COLS " FROM %s.step_tasks s"
+			 " WHERE s.status IN ('queued', 'started')"
+			 " AND (s.run_id, s.step_slug, s.task_index) > ($1::uuid, $2::text, $3::int4)"
+			 " ORDER BY s.run_id, s.step_slug, s.task_index LIMIT $4",
+			 q);
+	return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
+}
+
+int ingest_build_sql(struct ingest *ing, const char *schema, struct ov_error *err)
+{
+	if (ingest_step_sql(schema, ing->sql_page, sizeof(ing->sql_page)) < 0 ||
+	    ingest_live_sql(schema, ing->sql_active, sizeof(ing->sql_active)) < 0)
 		return ov_error_set(err, ENOSPC, "ingest: schema name too long");
 	return 0;
 }

@@ -948,6 +948,22 @@ static void test_step_queries_use_indexes_only(void **state)
 	assert_non_null(strstr(plan, "step_tasks_queued_at_idx"));
 	assert_non_null(strstr(plan, "step_tasks_started_at_idx"));
 	assert_non_null(strstr(plan, "step_tasks_failed_at_idx"));
+
+	/* The first round's live pages: a range of the partial index. */
+	assert_int_equal(ingest_live_sql("pgflow", sqltext, sizeof(sqltext)), 0);
+	snprintf(prep, sizeof(prep), "PREPARE live AS %s", sqltext);
+	sql(f, prep);
+	r = PQexec(f->snd, "EXPLAIN EXECUTE live('00000000-0000-0000-0000-000000000000', '', -1, "
+			   "500)");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	plan[0] = '\0';
+	for (int i = 0; i < PQntuples(r); i++) {
+		strncat(plan, PQgetvalue(r, i, 0), sizeof(plan) - strlen(plan) - 2);
+		strcat(plan, "\n");
+	}
+	PQclear(r);
+	if (strstr(plan, "Seq Scan") || !strstr(plan, "step_tasks_live_idx"))
+		fail_msg("the live pages would not use step_tasks_live_idx:\n%s", plan);
 }
 
 int main(void)
