@@ -56,6 +56,8 @@ expect "queue length" "[q['length'] for q in d['pgmq']['queues'] if q['name']=='
 expect "quantumflow ok" "d['quantumflow']['state']" ok
 expect "workers alive" "d['quantumflow']['workers_alive']" 3
 expect "workers stale" "d['quantumflow']['workers_stale']" 2
+expect "groups listed" "len(d['quantumflow']['worker_groups'])" 2
+expect "groups total" "d['quantumflow']['groups_total']" 2
 expect "dead group named" "any('no live worker for queue embeddings' in r for r in d['reasons'])" True
 expect "health failed" "d['health'][0]['state']" error
 expect "health class" "d['health'][0]['class']" connection
