@@ -109,19 +109,22 @@ void ui_mark_dirty(struct ui *u)
 	schedule_frame(u, u->frame_interval_ms);
 }
 
+/* A redraw for data (no input), at most every pace_ms but never faster than
+ * max_fps allows. Not paced in the first seconds: the first complete frame
+ * (PostgreSQL, tasks, targets as they arrive) is what an operator waits for. */
+static void mark_paced(struct ui *u, int64_t pace_ms)
+{
+	if (ui_now_ms(u) < u->data_pace_from_ms)
+		pace_ms = u->frame_interval_ms;
+	schedule_frame(u, u->frame_interval_ms > pace_ms ? u->frame_interval_ms : pace_ms);
+}
+
 /* Live data alone redraws at most every UI_DATA_FRAME_MS: a table under
  * 1,000 events/s is followed as well by eye at 4 frames a second as at
  * max_fps, for a fraction of the CPU. Keys and resizes keep max_fps. */
 void ui_mark_data_dirty(struct ui *u)
 {
-	/* Not in the first seconds: the first complete frame (PostgreSQL,
-	 * tasks, targets as they arrive) is what an operator waits for. */
-	if (ui_now_ms(u) < u->data_pace_from_ms) {
-		schedule_frame(u, u->frame_interval_ms);
-		return;
-	}
-	schedule_frame(u, u->frame_interval_ms > UI_DATA_FRAME_MS ? u->frame_interval_ms
-								  : UI_DATA_FRAME_MS);
+	mark_paced(u, UI_DATA_FRAME_MS);
 }
 
 /* Probe results arrive one by one over the interval (each probe keeps its
@@ -129,12 +132,7 @@ void ui_mark_data_dirty(struct ui *u)
  * idle. They are drawn together, at most once a UI_POLL_FRAME_MS. */
 void ui_mark_poll_dirty(struct ui *u)
 {
-	if (ui_now_ms(u) < u->data_pace_from_ms) {
-		schedule_frame(u, u->frame_interval_ms);
-		return;
-	}
-	schedule_frame(u, u->frame_interval_ms > UI_POLL_FRAME_MS ? u->frame_interval_ms
-								  : UI_POLL_FRAME_MS);
+	mark_paced(u, UI_POLL_FRAME_MS);
 }
 
 void ui_set_status(struct ui *u, bool error, const char *fmt, ...)
