@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <threads.h>
 
 struct arena {
 	alignas(max_align_t) unsigned char buf[JSONARENA_SIZE];
@@ -17,7 +18,7 @@ struct arena {
 static _Thread_local struct arena *cur;
 static _Thread_local struct arena *mine;
 static _Thread_local size_t fallbacks;
-static bool installed;
+static once_flag installed = ONCE_FLAG_INIT;
 
 static bool in_arena(const void *p)
 {
@@ -49,6 +50,11 @@ static void arena_free(void *p)
 		free(p);
 }
 
+static void install(void)
+{
+	json_set_alloc_funcs(arena_malloc, arena_free);
+}
+
 int jsonarena_begin(void)
 {
 	if (cur)
@@ -59,12 +65,11 @@ int jsonarena_begin(void)
 			return -1; /* plain malloc it is */
 		mine->used = 0;
 	}
-	if (!installed) {
-		/* Only ever set once, before the first arena block exists: blocks
-		 * from before are plain malloc and arena_free passes them on. */
-		json_set_alloc_funcs(arena_malloc, arena_free);
-		installed = true;
-	}
+	/* Set once, before the first arena block exists: blocks from before
+	 * are plain malloc and arena_free passes them on. (The hook is
+	 * process-wide: jansson must not be busy in another thread just then;
+	 * overseer uses it on the loop thread only.) */
+	call_once(&installed, install);
 	mine->used = 0;
 	mine->spilled = 0;
 	cur = mine;

@@ -86,7 +86,7 @@ static double col_f64(const PGresult *res, int col)
 {
 	if (PQgetisnull(res, 0, col))
 		return NAN;
-	return strtod(PQgetvalue(res, 0, col), NULL);
+	return strutil_strtod_c(PQgetvalue(res, 0, col), NULL);
 }
 
 static void update_rates(struct probe_pg *p, struct model_pg *m, int64_t commit, int64_t rollback,

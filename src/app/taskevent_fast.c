@@ -12,11 +12,15 @@
  * the two parses agree on every input this path takes. */
 #include "taskevent_priv.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
+
+#include "strutil.h"
 
 #define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
@@ -44,6 +48,7 @@ int tev_field_of(const char *k, size_t n)
 /* ---- yajl's memory: a per-thread scratch arena, rewound per payload ------- */
 
 #define ARENA_SIZE 16384
+#define NUMBER_MAX 64 /* longer number texts go to jansson */
 #define HDR 16 /* block header: its size, keeping max_align_t alignment */
 
 struct arena {
@@ -125,23 +130,33 @@ static int on_null(void *ctx)
 	return v != NULL;
 }
 
-static int on_int(void *ctx, long long x)
+/* Numbers arrive as text and are read here, in the C locale, as jansson
+ * reads them (yajl's own conversion uses strtod, which follows setlocale():
+ * under a decimal-comma locale 1.5e3 became 1). Integers are what has no
+ * '.', 'e' or 'E'; anything out of range is left to jansson, which refuses
+ * it with its own words. */
+static int on_number(void *ctx, const char *s, size_t n)
 {
 	struct tev_value *v = value_slot(ctx);
-	if (!v)
-		return 0;
-	v->t = TEV_INT;
-	v->i = (int64_t)x;
-	return 1;
-}
-
-static int on_double(void *ctx, double x)
-{
-	struct tev_value *v = value_slot(ctx);
-	if (!v)
+	char buf[NUMBER_MAX], *end;
+	if (!v || n == 0 || n >= sizeof(buf))
+		return 0; /* long numbers: jansson's */
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	errno = 0;
+	if (!memchr(buf, '.', n) && !memchr(buf, 'e', n) && !memchr(buf, 'E', n)) {
+		long long x = strtoll(buf, &end, 10);
+		if (errno == ERANGE || *end)
+			return 0;
+		v->t = TEV_INT;
+		v->i = (int64_t)x;
+		return 1;
+	}
+	double d = strutil_strtod_c(buf, &end);
+	if (*end || (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)))
 		return 0;
 	v->t = TEV_REAL;
-	v->r = x;
+	v->r = d;
 	return 1;
 }
 
@@ -203,15 +218,13 @@ static int on_array(void *ctx)
 static const yajl_callbacks callbacks = {
     .yajl_null = on_null,
     .yajl_boolean = on_boolean,
-    .yajl_integer = on_int,
-    .yajl_double = on_double,
+    .yajl_number = on_number,
     .yajl_string = on_string,
     .yajl_start_map = on_start_map,
     .yajl_map_key = on_key,
     .yajl_end_map = on_end_map,
     .yajl_start_array = on_array,
     .yajl_end_array = on_array,
-    /* no yajl_number: integers and reals arrive apart, as in jansson */
 };
 
 /* Printable ASCII without backslashes: no escapes to decode, no UTF-8 to

@@ -1,7 +1,10 @@
 /* strutil.c — edit distance and bounded copies. */
 #include "strutil.h"
 
+#include <locale.h>
+#include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 size_t strutil_edit_distance(const char *a, const char *b)
 {
@@ -59,4 +62,19 @@ bool strutil_copy(char *dst, size_t dstlen, const char *src)
 	}
 	memcpy(dst, src, n + 1);
 	return true;
+}
+
+static locale_t c_numeric;
+static once_flag c_numeric_once = ONCE_FLAG_INIT;
+
+static void c_numeric_init(void)
+{
+	c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+double strutil_strtod_c(const char *s, char **end)
+{
+	call_once(&c_numeric_once, c_numeric_init);
+	/* "C" always exists; newlocale fails only out of memory */
+	return c_numeric ? strtod_l(s, end, c_numeric) : strtod(s, end);
 }

@@ -17,4 +17,9 @@ const char *strutil_nearest(const char *word, const char *const *cands, size_t n
 /* Copy at most dstlen-1 bytes and NUL-terminate; false when src did not fit. */
 bool strutil_copy(char *dst, size_t dstlen, const char *src);
 
+/* strtod() in the C locale, whatever setlocale() chose: the text it reads
+ * (PostgreSQL results, JSON) always writes "1.5", and under a locale with
+ * a decimal comma plain strtod() stops at the point. Thread-safe. */
+double strutil_strtod_c(const char *s, char **end);
+
 #endif

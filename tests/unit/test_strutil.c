@@ -3,8 +3,10 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <string.h>
 
+#include "comma_locale.h"
 #include "strutil.h"
 
 static void test_edit_distance_classic_cases(void **state)
@@ -47,6 +49,21 @@ static void test_copy_reports_truncation(void **state)
 	assert_false(strutil_copy(buf, 0, "x"));
 }
 
+/* The C locale's point, whatever LC_NUMERIC says (plain strtod stops at the
+ * '.' under a decimal-comma locale: replication lag 0.25 s read as 0). */
+static void test_strtod_c_ignores_the_locale(void **state)
+{
+	(void)state;
+	char *end;
+	assert_true(strutil_strtod_c("0.25", &end) == 0.25 && *end == '\0');
+	if (!comma_locale_on())
+		skip();
+	assert_true(strtod("0.25", NULL) == 0.0); /* the trap itself */
+	assert_true(strutil_strtod_c("0.25", &end) == 0.25 && *end == '\0');
+	assert_true(strutil_strtod_c("-1.5e3x", &end) == -1500.0 && *end == 'x');
+	comma_locale_off();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -54,6 +71,7 @@ int main(void)
 		cmocka_unit_test(test_edit_distance_too_long_is_far),
 		cmocka_unit_test(test_nearest_picks_closest_within_limit),
 		cmocka_unit_test(test_copy_reports_truncation),
+		cmocka_unit_test(test_strtod_c_ignores_the_locale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,10 +7,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "comma_locale.h"
 #include "taskevent.h"
 
 #define BASE "\"v\":1,\"task\":\"t-1\",\"agent\":\"indexer\",\"event\":\"started\",\"ts\":1700000000000"
@@ -164,12 +167,37 @@ static void test_long_plain_payload(void **state)
 	assert_int_equal(r, TASKEVENT_TOO_LONG);
 }
 
+/* overseer calls setlocale(LC_ALL, ""): under a decimal-comma locale both
+ * parses must still read 1.5e3 as 1500 (yajl's own conversion read 1). */
+static void test_reals_under_a_decimal_comma_locale(void **state)
+{
+	(void)state;
+	if (!comma_locale_on())
+		skip();
+	assert_string_equal(localeconv()->decimal_point, ",");
+	enum taskevent_reason r;
+	assert_true(both("{" BASE ",\"duration_ms\":1.5e3}", &r));
+	assert_int_equal(r, TASKEVENT_OK);
+	assert_int_equal(fast_te.duration_ms, 1500);
+	assert_true(both("{" BASE ",\"duration_ms\":2.5e-1}", &r));
+	assert_int_equal(fast_te.duration_ms, 0);
+	assert_true(both("{" BASE ",\"duration_ms\":-0.5}", &r));
+	assert_int_equal(r, TASKEVENT_BAD_VALUE);
+	assert_true(both("{\"v\":1,\"task\":\"t\",\"agent\":\"a\",\"event\":\"queued\","
+			 "\"ts\":1.7383248002505e12}",
+			 &r));
+	assert_int_equal(r, TASKEVENT_OK);
+	assert_int_equal(fast_te.ts_ms, 1738324800250LL);
+	comma_locale_off();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plain_payloads_take_the_fast_parse_and_agree),
 	    cmocka_unit_test(test_other_payloads_go_to_jansson),
 	    cmocka_unit_test(test_long_plain_payload),
+	    cmocka_unit_test(test_reals_under_a_decimal_comma_locale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
