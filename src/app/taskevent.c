@@ -70,7 +70,8 @@ reject(struct taskevent_reject *rej, enum taskevent_reason r, enum taskevent_fie
 		rej->reason = r;
 		rej->field = f;
 		va_start(ap, fmt);
-		vsnprintf(rej->msg, sizeof(rej->msg), fmt, ap);
+		/* C locale: a real is "0.5" in the message, as in the payload */
+		strutil_vsnprintf_c(rej->msg, sizeof(rej->msg), fmt, ap);
 		va_end(ap);
 	}
 	return r;

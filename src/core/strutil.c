@@ -2,6 +2,7 @@
 #include "strutil.h"
 
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <threads.h>
@@ -77,4 +78,14 @@ double strutil_strtod_c(const char *s, char **end)
 	call_once(&c_numeric_once, c_numeric_init);
 	/* "C" always exists; newlocale fails only out of memory */
 	return c_numeric ? strtod_l(s, end, c_numeric) : strtod(s, end);
+}
+
+int strutil_vsnprintf_c(char *buf, size_t n, const char *fmt, va_list ap)
+{
+	call_once(&c_numeric_once, c_numeric_init);
+	locale_t was = c_numeric ? uselocale(c_numeric) : (locale_t)0;
+	int rc = vsnprintf(buf, n, fmt, ap);
+	if (was)
+		uselocale(was);
+	return rc;
 }

@@ -2,6 +2,7 @@
 #ifndef OV_STRUTIL_H
 #define OV_STRUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,5 +22,10 @@ bool strutil_copy(char *dst, size_t dstlen, const char *src);
  * (PostgreSQL results, JSON) always writes "1.5", and under a locale with
  * a decimal comma plain strtod() stops at the point. Thread-safe. */
 double strutil_strtod_c(const char *s, char **end);
+
+/* vsnprintf() in the C locale: "%g" writes "0.5" under any LC_NUMERIC, so
+ * messages that promise printable ASCII keep it. Thread-safe. */
+int strutil_vsnprintf_c(char *buf, size_t n, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

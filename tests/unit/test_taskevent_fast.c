@@ -183,6 +183,10 @@ static void test_reals_under_a_decimal_comma_locale(void **state)
 	assert_int_equal(fast_te.duration_ms, 0);
 	assert_true(both("{" BASE ",\"duration_ms\":-0.5}", &r));
 	assert_int_equal(r, TASKEVENT_BAD_VALUE);
+	struct taskevent_reject rej;
+	const char *neg = "{" BASE ",\"duration_ms\":-0.5}";
+	assert_int_equal(taskevent_parse(neg, strlen(neg), &fast_te, &rej), TASKEVENT_BAD_VALUE);
+	assert_non_null(strstr(rej.msg, "is -0.5,")); /* the payload's own notation */
 	assert_true(both("{\"v\":1,\"task\":\"t\",\"agent\":\"a\",\"event\":\"queued\","
 			 "\"ts\":1.7383248002505e12}",
 			 &r));
