@@ -11,6 +11,20 @@
 #include <sys/wait.h>
 
 static char comma_locale_dir[] = "/tmp/ov-locale-XXXXXX";
+static bool comma_locale_made; /* the scratch directory exists */
+
+/* Back to "C"; the scratch locale, if one was built, removed. */
+static void comma_locale_off(void)
+{
+	setlocale(LC_NUMERIC, "C");
+	if (comma_locale_made) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", comma_locale_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", comma_locale_dir);
+		comma_locale_made = false;
+	}
+}
 
 /* true with LC_NUMERIC switched; false when no such locale can be had. */
 static bool comma_locale_on(void)
@@ -20,25 +34,19 @@ static bool comma_locale_on(void)
 	char cmd[256];
 	if (!mkdtemp(comma_locale_dir))
 		return false;
+	comma_locale_made = true;
 	snprintf(cmd, sizeof(cmd), "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1",
 		 comma_locale_dir);
 	int rc = system(cmd);
-	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) > 1)
-		return false; /* 1: built, with warnings */
-	setenv("LOCPATH", comma_locale_dir, 1);
-	return setlocale(LC_NUMERIC, "de_DE.UTF-8") != NULL;
-}
-
-/* Back to "C"; the scratch locale, if one was built, removed. */
-static void comma_locale_off(void)
-{
-	setlocale(LC_NUMERIC, "C");
-	if (comma_locale_dir[sizeof(comma_locale_dir) - 7] != 'X') {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", comma_locale_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", comma_locale_dir);
+	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) > 1) {
+		comma_locale_off(); /* 1 would be: built, with warnings */
+		return false;
 	}
+	setenv("LOCPATH", comma_locale_dir, 1);
+	if (setlocale(LC_NUMERIC, "de_DE.UTF-8"))
+		return true;
+	comma_locale_off();
+	return false;
 }
 
 #endif
