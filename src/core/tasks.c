@@ -349,9 +349,10 @@ static void rec_release(struct tasks *t, uint32_t ix)
 	}
 	if (r->corr != NIL)
 		pool_put(&t->corrs, r->corr);
+	uint64_t ref = rec_ref(t, ix);
 	t->metas[ix].stamp = 0; /* its refs are dead */
 	pool_put(&t->recs, ix);
-	t->c.changes++;
+	t->gone[t->gone_n++ % GONE_MAX] = (struct gone){ref, ++t->c.changes};
 }
 
 /* Evicted finished tasks keep counting in their agent's statistics. */
@@ -718,11 +719,12 @@ struct tasks *tasks_new(const struct tasks_config *cfg, struct ov_error *err)
 	t->tombs = calloc(cfg->tombstones_max ? cfg->tombstones_max : 1, sizeof(*t->tombs));
 	t->view = malloc(sizeof(*t->view));
 	t->metas = calloc(slab, sizeof(*t->metas));
+	t->gone = malloc(GONE_MAX * sizeof(*t->gone));
 	t->ids = ixtab_new(slab);
 	t->str_ix = ixtab_new(cfg->strings_max);
 	t->agent_ix = ixtab_new(cfg->agents_max);
 	t->tomb_ix = ixtab_new(cfg->tombstones_max);
-	if (!t->agents || !t->tombs || !t->view || !t->metas || !t->ids || !t->str_ix ||
+	if (!t->agents || !t->tombs || !t->view || !t->metas || !t->gone || !t->ids || !t->str_ix ||
 	    !t->agent_ix || !t->tomb_ix)
 		goto nomem;
 	for (int l = 0; l < LIST_COUNT; l++)
@@ -748,6 +750,7 @@ void tasks_free(struct tasks *t)
 	free(t->tombs);
 	free(t->view);
 	free(t->metas);
+	free(t->gone);
 	ixtab_free(t->ids);
 	ixtab_free(t->str_ix);
 	ixtab_free(t->agent_ix);

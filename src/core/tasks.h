@@ -308,6 +308,11 @@ uint64_t tasks_next_ref(const struct tasks *t, size_t *cursor);
 uint64_t tasks_ref_moved(const struct tasks *t, uint64_t ref);
 size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, uint64_t *out,
 			size_t cap);
+/* The refs of the tasks that left the table after `since` (a changes
+ * counter), newest first, in out (up to cap); returns how many there are,
+ * or SIZE_MAX when more left than the tracker remembers (thousands):
+ * then ask tasks_ref_moved() row by row. */
+size_t tasks_gone_refs(const struct tasks *t, uint64_t since, uint64_t *out, size_t cap);
 
 /* Bytes the table has touched: records, side stores, strings and index
  * tables (whole). An upper bound of its share of resident memory. */

@@ -123,6 +123,13 @@ struct list {
 	size_t n;
 };
 
+/* The refs of the latest tasks to leave, for tasks_gone_refs(): a list
+ * following the order learns what dropped out without asking per row. */
+#define GONE_MAX 4096
+struct gone {
+	uint64_t ref, changes; /* the changes counter after it left */
+};
+
 #define ID_CLASSES 4 /* id size classes: id_sizes[] in tasks.c */
 
 struct tasks {
@@ -142,6 +149,8 @@ struct tasks {
 	size_t tomb_next;
 	struct ixtab *tomb_ix;
 	struct tasks_task *view; /* what tasks_find() and friends return */
+	struct gone *gone;	 /* a ring of GONE_MAX */
+	uint64_t gone_n;	 /* ever recorded */
 	struct tasks_counters c;
 };
 
@@ -157,6 +166,12 @@ extern const struct tasks_ev_rule tasks_ev_table[TASKS_EV_COUNT];
 static inline void *pool_at(const struct pool *p, uint32_t ix)
 {
 	return p->mem + (size_t)ix * p->size;
+}
+
+/* A task's ref: its allocation number, then its slot. */
+static inline uint64_t rec_ref(const struct tasks *t, uint32_t ix)
+{
+	return (uint64_t)t->metas[ix].stamp << 32 | ix;
 }
 
 static inline struct rec *rec_at(const struct tasks *t, uint32_t ix)

@@ -59,11 +59,6 @@ static uint32_t find_ix(const struct tasks *t, const char *id)
 	return ixtab_find(t->ids, h, eq_id, t, id, &pos);
 }
 
-static uint64_t rec_ref(const struct tasks *t, uint32_t ix)
-{
-	return (uint64_t)t->metas[ix].stamp << 32 | ix;
-}
-
 /* The record of a ref, or NIL when it left (its slot is free or reused). */
 static uint32_t ref_ix(const struct tasks *t, uint64_t ref)
 {
@@ -235,6 +230,19 @@ size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, ui
 	     ix != NIL && t->metas[ix].moved > since; ix = rec_at(t, ix)->next) {
 		if (n < cap)
 			out[n] = rec_ref(t, ix);
+		n++;
+	}
+	return n;
+}
+
+size_t tasks_gone_refs(const struct tasks *t, uint64_t since, uint64_t *out, size_t cap)
+{
+	size_t n = 0;
+	for (uint64_t i = t->gone_n; i > 0 && t->gone[(i - 1) % GONE_MAX].changes > since; i--) {
+		if (t->gone_n - (i - 1) > GONE_MAX)
+			return SIZE_MAX; /* the ring no longer reaches back to `since` */
+		if (n < cap)
+			out[n] = t->gone[(i - 1) % GONE_MAX].ref;
 		n++;
 	}
 	return n;

@@ -1496,6 +1496,55 @@ static void test_moved_refs_rebuild_the_order_without_walking_it(void **state)
 	tasks_free(t);
 }
 
+/* tasks_gone_refs() names exactly the refs that stopped resolving since a
+ * changes counter, evicted and expired alike, and says when it no longer
+ * remembers that far back. */
+static void test_gone_refs_name_the_tasks_that_left(void **state)
+{
+	(void)state;
+	struct tasks *t = tasks_small(16, 8, 4, 0);
+	enum { N = 64 };
+	uint64_t refs[N], out[N];
+	char id[16];
+	for (int i = 0; i < 56; i++) { /* 40 finished, then 16 active: all it holds */
+		snprintf(id, sizeof(id), "g%d", i);
+		assert_int_equal(apply(t, ev(id, i < 40 ? TASKS_EV_SUCCEEDED : TASKS_EV_STARTED,
+					     1 + i, 1)),
+				 TASKS_APPLIED);
+		refs[i] = tasks_ref(t, id);
+	}
+	/* 40 finished into a list of 8: the first 32 were evicted, in order */
+	assert_int_equal(tasks_gone_refs(t, 0, out, N), 32);
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(out[i], refs[31 - i]); /* newest first */
+		assert_int_equal(tasks_ref_moved(t, refs[31 - i]), 0);
+	}
+	uint64_t since = counters(t).changes;
+	assert_int_equal(tasks_gone_refs(t, since, out, N), 0);
+	/* expiring the 16 active ones names each once */
+	size_t active = counters(t).active;
+	assert_int_equal(active, 16);
+	assert_int_equal(tasks_expire(t, NOW + 1000000, 1), active);
+	assert_int_equal(tasks_gone_refs(t, since, out, 2), active); /* count beyond cap */
+	assert_int_equal(tasks_gone_refs(t, since, out, N), active);
+	for (size_t i = 0; i < active; i++)
+		assert_int_equal(tasks_ref_moved(t, out[i]), 0);
+	tasks_free(t);
+
+	/* more than the ring holds: "cannot tell" rather than a short list */
+	t = tasks_small(16, 4, 4, 0);
+	since = counters(t).changes;
+	for (int i = 0; i < 5000; i++) {
+		snprintf(id, sizeof(id), "h%d", i);
+		apply(t, ev(id, TASKS_EV_SUCCEEDED, 1 + i, 1));
+	}
+	assert_int_equal(counters(t).evicted, 4996);
+	assert_int_equal(tasks_gone_refs(t, since, out, N), SIZE_MAX);
+	/* recent enough is still answered */
+	assert_int_equal(tasks_gone_refs(t, counters(t).changes - 6, out, N), 3);
+	tasks_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1556,6 +1605,7 @@ int main(void)
 	    cmocka_unit_test(test_memory_follows_tasks_held_not_capacity),
 	    cmocka_unit_test(test_new_rejects_bad_strings_max),
 	    cmocka_unit_test(test_moved_refs_rebuild_the_order_without_walking_it),
+	    cmocka_unit_test(test_gone_refs_name_the_tasks_that_left),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
