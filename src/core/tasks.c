@@ -242,6 +242,7 @@ static void list_push(struct tasks *t, uint32_t ix, uint8_t which)
 	struct rec *r = rec_at(t, ix);
 	struct list *l = &t->lists[which];
 	r->list = which;
+	t->metas[ix].list = which;
 	r->prev = NIL;
 	r->next = l->head;
 	if (l->head != NIL)
@@ -352,7 +353,7 @@ static void rec_release(struct tasks *t, uint32_t ix)
 	uint64_t ref = rec_ref(t, ix);
 	t->metas[ix].stamp = 0; /* its refs are dead */
 	pool_put(&t->recs, ix);
-	t->gone[t->gone_n++ % GONE_MAX] = (struct gone){ref, ++t->c.changes};
+	t->gone[t->gone_n++ % TRAIL_MAX] = (struct trail){ref, ++t->c.changes};
 }
 
 /* Evicted finished tasks keep counting in their agent's statistics. */
@@ -658,6 +659,7 @@ int tasks_apply(struct tasks *t, const struct tasks_event *ev, int64_t now_ms, s
 	r->updated_ms = now_ms;
 	t->metas[ix].moved = ++t->c.changes;
 	list_push(t, ix, which);
+	t->moves[t->moves_n++ % TRAIL_MAX] = (struct trail){rec_ref(t, ix), t->c.changes};
 	t->c.applied++;
 	return TASKS_APPLIED;
 }
@@ -719,12 +721,13 @@ struct tasks *tasks_new(const struct tasks_config *cfg, struct ov_error *err)
 	t->tombs = calloc(cfg->tombstones_max ? cfg->tombstones_max : 1, sizeof(*t->tombs));
 	t->view = malloc(sizeof(*t->view));
 	t->metas = calloc(slab, sizeof(*t->metas));
-	t->gone = malloc(GONE_MAX * sizeof(*t->gone));
+	t->moves = malloc(TRAIL_MAX * sizeof(*t->moves));
+	t->gone = malloc(TRAIL_MAX * sizeof(*t->gone));
 	t->ids = ixtab_new(slab);
 	t->str_ix = ixtab_new(cfg->strings_max);
 	t->agent_ix = ixtab_new(cfg->agents_max);
 	t->tomb_ix = ixtab_new(cfg->tombstones_max);
-	if (!t->agents || !t->tombs || !t->view || !t->metas || !t->gone || !t->ids || !t->str_ix ||
+	if (!t->agents || !t->tombs || !t->view || !t->metas || !t->moves || !t->gone || !t->ids || !t->str_ix ||
 	    !t->agent_ix || !t->tomb_ix)
 		goto nomem;
 	for (int l = 0; l < LIST_COUNT; l++)
@@ -750,6 +753,7 @@ void tasks_free(struct tasks *t)
 	free(t->tombs);
 	free(t->view);
 	free(t->metas);
+	free(t->moves);
 	free(t->gone);
 	ixtab_free(t->ids);
 	ixtab_free(t->str_ix);

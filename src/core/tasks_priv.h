@@ -76,6 +76,7 @@ struct rec {
 struct meta {
 	uint64_t moved; /* changes counter when it last went to a list head */
 	uint32_t stamp; /* allocation number: the upper half of the ref; 0: free */
+	uint8_t list;	/* which list it is on (as rec.list) */
 };
 
 struct more {
@@ -123,11 +124,13 @@ struct list {
 	size_t n;
 };
 
-/* The refs of the latest tasks to leave, for tasks_gone_refs(): a list
- * following the order learns what dropped out without asking per row. */
-#define GONE_MAX 4096
-struct gone {
-	uint64_t ref, changes; /* the changes counter after it left */
+/* The latest tasks to move and to leave, each with the changes counter of
+ * that moment, in rings of TRAIL_MAX: a list following the order learns
+ * what moved (tasks_moved_refs) and what dropped out (tasks_gone_refs)
+ * without walking the lists or asking per row. */
+#define TRAIL_MAX 4096
+struct trail {
+	uint64_t ref, changes;
 };
 
 #define ID_CLASSES 4 /* id size classes: id_sizes[] in tasks.c */
@@ -149,8 +152,8 @@ struct tasks {
 	size_t tomb_next;
 	struct ixtab *tomb_ix;
 	struct tasks_task *view; /* what tasks_find() and friends return */
-	struct gone *gone;	 /* a ring of GONE_MAX */
-	uint64_t gone_n;	 /* ever recorded */
+	struct trail *moves, *gone; /* rings of TRAIL_MAX */
+	uint64_t moves_n, gone_n;   /* ever recorded */
 	struct tasks_counters c;
 };
 

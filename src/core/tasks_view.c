@@ -221,13 +221,37 @@ uint64_t tasks_ref_moved(const struct tasks *t, uint64_t ref)
 	return ix == NIL ? 0 : t->metas[ix].moved;
 }
 
+/* Does the ring hold every entry after `since`? */
+static bool trail_reaches(const struct trail *ring, uint64_t n, uint64_t since)
+{
+	return n <= TRAIL_MAX || ring[(n - TRAIL_MAX) % TRAIL_MAX].changes <= since;
+}
+
 size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, uint64_t *out,
 			size_t cap)
 {
 	size_t n = 0;
-	/* Each list is in the order tasks moved to its head: newest first. */
-	for (uint32_t ix = t->lists[finished ? LIST_FINISHED : LIST_ACTIVE].head;
-	     ix != NIL && t->metas[ix].moved > since; ix = rec_at(t, ix)->next) {
+	uint8_t want = finished ? LIST_FINISHED : LIST_ACTIVE;
+	if (trail_reaches(t->moves, t->moves_n, since)) {
+		/* Newest first, a lookup each; an entry whose task moved again
+		 * since (or left) is not where the task is now: skipped. */
+		for (uint64_t i = t->moves_n; i > 0; i--) {
+			const struct trail *m = &t->moves[(i - 1) % TRAIL_MAX];
+			if (m->changes <= since)
+				break;
+			uint32_t ix = ref_ix(t, m->ref);
+			if (ix == NIL || t->metas[ix].moved != m->changes || t->metas[ix].list != want)
+				continue;
+			if (n < cap)
+				out[n] = m->ref;
+			n++;
+		}
+		return n;
+	}
+	/* Each list is in the order tasks moved to its head: newest first (a
+	 * chain of cache misses, hence the ring above). */
+	for (uint32_t ix = t->lists[want].head; ix != NIL && t->metas[ix].moved > since;
+	     ix = rec_at(t, ix)->next) {
 		if (n < cap)
 			out[n] = rec_ref(t, ix);
 		n++;
@@ -237,12 +261,12 @@ size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, ui
 
 size_t tasks_gone_refs(const struct tasks *t, uint64_t since, uint64_t *out, size_t cap)
 {
+	if (!trail_reaches(t->gone, t->gone_n, since))
+		return SIZE_MAX; /* more left than the ring remembers */
 	size_t n = 0;
-	for (uint64_t i = t->gone_n; i > 0 && t->gone[(i - 1) % GONE_MAX].changes > since; i--) {
-		if (t->gone_n - (i - 1) > GONE_MAX)
-			return SIZE_MAX; /* the ring no longer reaches back to `since` */
+	for (uint64_t i = t->gone_n; i > 0 && t->gone[(i - 1) % TRAIL_MAX].changes > since; i--) {
 		if (n < cap)
-			out[n] = t->gone[(i - 1) % GONE_MAX].ref;
+			out[n] = t->gone[(i - 1) % TRAIL_MAX].ref;
 		n++;
 	}
 	return n;
