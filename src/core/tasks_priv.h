@@ -151,7 +151,7 @@ struct tasks {
 	struct tomb *tombs;
 	size_t tomb_next;
 	struct ixtab *tomb_ix;
-	struct tasks_task *view; /* what tasks_find() and friends return */
+	struct tasks_task *view;    /* what tasks_find() and friends return */
 	struct trail *moves, *gone; /* rings of TRAIL_MAX */
 	uint64_t moves_n, gone_n;   /* ever recorded */
 	struct tasks_counters c;

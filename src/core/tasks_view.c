@@ -240,7 +240,8 @@ size_t tasks_moved_refs(const struct tasks *t, bool finished, uint64_t since, ui
 			if (m->changes <= since)
 				break;
 			uint32_t ix = ref_ix(t, m->ref);
-			if (ix == NIL || t->metas[ix].moved != m->changes || t->metas[ix].list != want)
+			if (ix == NIL || t->metas[ix].moved != m->changes ||
+			    t->metas[ix].list != want)
 				continue;
 			if (n < cap)
 				out[n] = m->ref;
