@@ -6,7 +6,7 @@
 #include <string.h>
 
 struct task_row {
-	uint64_t ref; /* 0: dropped during an update (key.n: where to look next) */
+	uint64_t ref;
 	union taskidx_key key;
 	/* A text key's first 8 bytes, big-endian: most comparisons end here,
 	 * without reading the string (a cache miss per row at 100k tasks). */
@@ -15,8 +15,9 @@ struct task_row {
 };
 
 /* The rows have two shapes: refs alone in the tracker's own order, rows
- * with sort keys otherwise. spare is the next index, as big: an update
- * writes it in one pass from rows, then the two trade places. */
+ * with sort keys otherwise. In the tracker's order an update writes spare
+ * (as big) in one pass from idx, then the two trade places; sorted, it
+ * merges in place. */
 union rows {
 	void *mem;
 	uint64_t *refs;
@@ -386,6 +387,22 @@ static bool follow_sorted(struct taskidx *x, const struct tasks *t, const struct
 	struct task_row *q = x->queue, *rows = x->idx.rows;
 	size_t qcap = x->fresh_cap, qh = 0, qn = 0, w = 0, j = 0, n = x->n;
 	for (size_t i = 0; i <= n; i++) {
+		if (qn == 0 && w == i && x->drop_known) {
+			/* The common case, kept tight: rows that surely stand (no
+			 * filter bit) and sort before the next fresh row by their
+			 * prefix alone stay where they are. */
+			uint64_t fp = j < nf ? fr[j].pre : rev ? 0 : UINT64_MAX;
+			while (i < n) {
+				const struct task_row *r = &rows[i];
+				if (drop_bit(x, hash_ref(r->ref)) ||
+				    (rev ? r->pre <= fp : r->pre >= fp))
+					break;
+				if (r->ref == x->sel)
+					x->sel_pos = i;
+				i++;
+			}
+			w = i;
+		}
 		if (i < n) {
 			struct task_row *r = &rows[i];
 			if (!row_kept(x, t, r->ref))
@@ -397,8 +414,9 @@ static bool follow_sorted(struct taskidx *x, const struct tasks *t, const struct
 				continue;
 			}
 			if (qn == qcap)
-				return false; /* cannot happen: see above */
-			q[(qh + qn++) % qcap] = *r;
+				return false;	 /* cannot happen: see above */
+			size_t tail = qh + qn++; /* a ring: no division per row */
+			q[tail >= qcap ? tail - qcap : tail] = *r;
 		}
 		/* Rows up to i are read: write the merge up to there (all of it
 		 * at the end). The queue's head precedes every unread row. */
@@ -409,7 +427,7 @@ static bool follow_sorted(struct taskidx *x, const struct tasks *t, const struct
 			if (fresh_first) {
 				j++;
 			} else {
-				qh = (qh + 1) % qcap;
+				qh = qh + 1 == qcap ? 0 : qh + 1;
 				qn--;
 			}
 		}
