@@ -35,14 +35,22 @@ struct taskidx {
 	uint64_t *moved;  /* refs that moved since: active ones, then finished */
 	size_t moved_cap, nmoved[2];
 	uint64_t *gone; /* refs that left since */
-	size_t gone_cap;
+	size_t gone_cap, ngone;
+	/* Sorted: the row of each task by its slot (a ref's low half), right
+	 * where rows[pos_of[slot]].ref is the ref; and the rows dropped by an
+	 * update, found from it. Rows mostly stay put, so the update jumps
+	 * from one change to the next instead of reading every row. */
+	uint32_t *pos_of;
+	size_t pos_cap;
+	size_t *drops_at;
+	size_t drops_at_cap;
 	uint64_t *drop; /* moved and gone refs, a hash set (0: empty slot) */
 	size_t drop_mask;
 	/* One bit per hash of the same refs: nearly every row is none of them,
 	 * and a bit test answers that with a branch the CPU predicts; the
 	 * probe loop alone mispredicts its way to a millisecond per 100k. */
 	uint64_t drop_bits[1024];
-	bool drop_known;	/* false: the tracker forgot some that left; ask per row */
+	bool drop_known;	/* moved and gone refs are all known: no need to ask per row */
 	struct task_row *fresh; /* the moved tasks' rows, when sorted */
 	struct task_row *queue; /* old rows waiting to be written, as many */
 	size_t fresh_cap;
@@ -111,6 +119,8 @@ void taskidx_free(struct taskidx *x)
 	free(x->spare.mem);
 	free(x->moved);
 	free(x->gone);
+	free(x->pos_of);
+	free(x->drops_at);
 	free(x->drop);
 	free(x->fresh);
 	free(x->queue);
@@ -169,6 +179,40 @@ static bool grow(struct taskidx *x, size_t want)
 	return x->spare.mem != NULL;
 }
 
+static uint32_t slot_of(uint64_t ref)
+{
+	return (uint32_t)ref;
+}
+
+/* Row i holds r: remembered in pos_of (grown as slots appear). */
+static bool pos_set(struct taskidx *x, uint64_t ref, size_t i)
+{
+	uint32_t slot = slot_of(ref);
+	if (slot >= x->pos_cap) {
+		size_t cap = x->pos_cap ? x->pos_cap : 1024;
+		while (cap <= slot)
+			cap *= 2;
+		uint32_t *p = realloc(x->pos_of, cap * sizeof(*p));
+		if (!p)
+			return false;
+		memset(p + x->pos_cap, 0xff, (cap - x->pos_cap) * sizeof(*p));
+		x->pos_of = p;
+		x->pos_cap = cap;
+	}
+	x->pos_of[slot] = (uint32_t)i;
+	return true;
+}
+
+/* The row of ref, or SIZE_MAX when it has none. */
+static size_t pos_get(const struct taskidx *x, uint64_t ref)
+{
+	uint32_t slot = slot_of(ref);
+	if (slot >= x->pos_cap)
+		return SIZE_MAX;
+	size_t p = x->pos_of[slot];
+	return p < x->n && x->idx.rows[p].ref == ref ? p : SIZE_MAX;
+}
+
 static bool rebuild(struct taskidx *x, const struct tasks *t, const struct taskidx_order *o,
 		    size_t total)
 {
@@ -190,6 +234,11 @@ static bool rebuild(struct taskidx *x, const struct tasks *t, const struct taski
 	if (!x->narrow)
 		qsort(x->idx.rows, x->n, sizeof(*x->idx.rows),
 		      o->text ? row_cmp_text : row_cmp_num);
+	for (size_t i = 0; !x->narrow && i < x->n; i++)
+		if (!pos_set(x, x->idx.rows[i].ref, i)) {
+			x->n = 0;
+			return false;
+		}
 	for (size_t i = 0; x->sel && i < x->n; i++)
 		if (taskidx_ref(x, i) == x->sel) {
 			x->sel_pos = i;
@@ -236,30 +285,38 @@ static size_t drop_slot(const struct taskidx *x, uint64_t ref)
 	return h;
 }
 
-/* The set of refs whose old rows no longer stand: moved or gone. Without
- * it (the tracker forgot some gone ones, or no memory) rows ask the
- * tracker one by one, which is right but slower. */
-static void get_drops(struct taskidx *x, const struct tasks *t)
+/* The refs that left since the last update, into gone. false when the
+ * tracker forgot some (more left than it remembers) or out of memory:
+ * then rows ask the tracker one by one, which is right but slower. */
+static bool get_gone(struct taskidx *x, const struct tasks *t)
 {
-	x->drop_known = false;
+	x->ngone = 0;
 	size_t ng = tasks_gone_refs(t, x->changes, x->gone, x->gone_cap);
 	if (ng == SIZE_MAX)
-		return;
+		return false;
 	if (ng > x->gone_cap) {
 		uint64_t *g = realloc(x->gone, ng * sizeof(*g));
 		if (!g)
-			return;
+			return false;
 		x->gone = g;
 		x->gone_cap = ng;
 		tasks_gone_refs(t, x->changes, x->gone, ng);
 	}
-	size_t nm = x->nmoved[0] + x->nmoved[1], size = 64;
+	x->ngone = ng;
+	return true;
+}
+
+/* The tracker's order: the set of refs whose old rows no longer stand,
+ * moved or gone, for row_kept(). */
+static bool drop_set(struct taskidx *x)
+{
+	size_t nm = x->nmoved[0] + x->nmoved[1], ng = x->ngone, size = 64;
 	while (size < 2 * (nm + ng))
 		size *= 2;
 	if (size - 1 != x->drop_mask) {
 		uint64_t *d = realloc(x->drop, size * sizeof(*d));
 		if (!d)
-			return;
+			return false;
 		x->drop = d;
 		x->drop_mask = size - 1;
 	}
@@ -270,7 +327,7 @@ static void get_drops(struct taskidx *x, const struct tasks *t)
 		x->drop[drop_slot(x, ref)] = ref;
 		x->drop_bits[h >> 54] |= 1ULL << (h >> 48 & 63);
 	}
-	x->drop_known = true;
+	return true;
 }
 
 /* An old row still stands: its task neither moved nor left. */
@@ -345,12 +402,51 @@ static inline bool row_before(const struct task_row *x, const struct task_row *y
 /* Row w of the new index is r. */
 static bool put_row(struct taskidx *x, const struct task_row *r, size_t w)
 {
-	if (w >= x->cap)
+	if (w >= x->cap || !pos_set(x, r->ref, w))
 		return false;
-	if (r->ref == x->sel)
-		x->sel_pos = w;
 	x->idx.rows[w] = *r;
 	return true;
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The rows the moved and gone tasks had, in order, into drops_at. */
+static bool find_drops(struct taskidx *x, size_t *nd)
+{
+	size_t nm = x->nmoved[0] + x->nmoved[1], want = nm + x->ngone;
+	if (want > x->drops_at_cap) {
+		size_t *d = realloc(x->drops_at, want * sizeof(*d));
+		if (!d)
+			return false;
+		x->drops_at = d;
+		x->drops_at_cap = want;
+	}
+	*nd = 0;
+	for (size_t i = 0; i < want; i++) {
+		size_t p = pos_get(x, i < nm ? x->moved[i] : x->gone[i - nm]);
+		if (p != SIZE_MAX)
+			x->drops_at[(*nd)++] = p;
+	}
+	qsort(x->drops_at, *nd, sizeof(*x->drops_at), size_cmp);
+	return true;
+}
+
+/* The first row in [lo, hi) that f sorts before (hi if none). */
+static size_t lower_bound(const struct task_row *rows, size_t lo, size_t hi,
+			  const struct task_row *f, bool text, bool rev)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (row_before(f, &rows[mid], text, rev))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
 /* Sorted or filtered: the moved tasks' rows are made and sorted (few), then
@@ -360,9 +456,11 @@ static bool put_row(struct taskidx *x, const struct task_row *r, size_t w)
  * text key points at freed strings).
  *
  * In place because most rows do not move: a task sorted by id keeps its row
- * when it changes, so the output mostly equals the input and the pass only
- * reads. Rows read but not yet written wait in a queue (a ring); there are
- * never more of them than fresh rows written beyond the dropped ones. */
+ * when it changes, so the output mostly equals the input. Where nothing has
+ * shifted the merge jumps from one change to the next (the dropped rows'
+ * positions are known from pos_of); where rows shift it reads them one by
+ * one, and rows read but not yet written wait in a queue (a ring), never
+ * more of them than fresh rows written beyond the dropped ones. */
 static bool follow_sorted(struct taskidx *x, const struct tasks *t, const struct taskidx_order *o)
 {
 	size_t nm = x->nmoved[0] + x->nmoved[1], nf = 0;
@@ -383,34 +481,31 @@ static bool follow_sorted(struct taskidx *x, const struct tasks *t, const struct
 	qsort(x->fresh, nf, sizeof(*x->fresh), cmp);
 
 	const struct task_row *fr = x->fresh;
-	bool text = o->text, rev = o->rev;
+	bool text = o->text, rev = o->rev, exact = x->drop_known;
+	size_t nd = 0, id = 0; /* dropped rows: drops_at[id..nd) are ahead */
+	if (exact && !find_drops(x, &nd))
+		return false;
 	struct task_row *q = x->queue, *rows = x->idx.rows;
 	size_t qcap = x->fresh_cap, qh = 0, qn = 0, w = 0, j = 0, n = x->n;
 	for (size_t i = 0; i <= n; i++) {
-		if (qn == 0 && w == i && x->drop_known) {
-			/* The common case, kept tight: rows that surely stand (no
-			 * filter bit) and sort before the next fresh row by their
-			 * prefix alone stay where they are. */
-			uint64_t fp = j < nf ? fr[j].pre : rev ? 0 : UINT64_MAX;
-			while (i < n) {
-				const struct task_row *r = &rows[i];
-				if (drop_bit(x, hash_ref(r->ref)) ||
-				    (rev ? r->pre <= fp : r->pre >= fp))
-					break;
-				if (r->ref == x->sel)
-					x->sel_pos = i;
-				i++;
-			}
-			w = i;
+		if (qn == 0 && w == i && exact) {
+			/* Nothing shifted: the rows stay where they are up to the
+			 * next dropped one, or to where the next fresh row goes
+			 * when that comes first (no dropped rows in between: a
+			 * plain binary search). */
+			size_t next = id < nd ? x->drops_at[id] : n;
+			if (j < nf && next > i && !row_before(&rows[next - 1], &fr[j], text, rev))
+				next = lower_bound(rows, i, next - 1, &fr[j], text, rev);
+			i = w = next;
 		}
 		if (i < n) {
 			struct task_row *r = &rows[i];
-			if (!row_kept(x, t, r->ref))
+			if (exact ? id < nd && x->drops_at[id] == i : !row_kept(x, t, r->ref)) {
+				id += exact;
 				continue;
+			}
 			if (qn == 0 && w == i && (j == nf || row_before(r, &fr[j], text, rev))) {
-				if (r->ref == x->sel) /* next in order, and already there */
-					x->sel_pos = w;
-				w++;
+				w++; /* next in order, and already there */
 				continue;
 			}
 			if (qn == qcap)
@@ -436,6 +531,8 @@ static bool follow_sorted(struct taskidx *x, const struct tasks *t, const struct
 		if (!put_row(x, &fr[j], w++))
 			return false;
 	x->n = w;
+	if (x->sel)
+		x->sel_pos = pos_get(x, x->sel);
 	return true;
 }
 
@@ -444,7 +541,8 @@ static bool follow(struct taskidx *x, const struct tasks *t, const struct taskid
 {
 	if (x->narrow != (o->row == NULL) || !grow(x, total + 1) || !get_moved(x, t))
 		return false;
-	get_drops(x, t);
+	/* sorted, the dropped rows are found by position (find_drops) */
+	x->drop_known = get_gone(x, t) && (!x->narrow || drop_set(x));
 	return x->narrow ? follow_order(x, t) : follow_sorted(x, t, o);
 }
 

@@ -4,8 +4,9 @@
  * row number to a task ref in the order shown (the tracker's own, or sorted
  * by a key, optionally filtered) and follows the tracker as it changes
  * without walking it: the tasks that moved or left since the last update
- * are known (tasks_moved_refs, tasks_gone_refs), so an update costs one
- * pass over the index plus the moved tasks, not a walk and a sort of all.
+ * are known (tasks_moved_refs, tasks_gone_refs), so an update costs the
+ * moved tasks plus one pass over the index in the tracker's order, or the
+ * rows that shift when sorted; not a walk and a sort of all.
  * No ncurses here: the unit test checks every update against a rebuild. */
 #ifndef OV_UI_TASKIDX_H
 #define OV_UI_TASKIDX_H
