@@ -33,6 +33,12 @@ static size_t ixtab_bytes(size_t items)
 	return n * sizeof(uint64_t);
 }
 
+/* Bytes of a TRAIL_MAX ring with n entries written. */
+static size_t trail_touched(uint64_t n)
+{
+	return (size_t)(n < TRAIL_MAX ? n : TRAIL_MAX) * sizeof(struct trail);
+}
+
 size_t tasks_memory(const struct tasks *t)
 {
 	const struct tasks_config *c = &t->cfg;
@@ -45,7 +51,7 @@ size_t tasks_memory(const struct tasks *t)
 	       pool_touched(&t->corrs) + pool_touched(&t->strs) +
 	       (c->agents_max + 1) * sizeof(*t->agents) + c->tombstones_max * sizeof(*t->tombs) +
 	       ixtab_bytes(slab) + ixtab_bytes(c->strings_max) + ixtab_bytes(c->agents_max) +
-	       ixtab_bytes(c->tombstones_max);
+	       ixtab_bytes(c->tombstones_max) + trail_touched(t->moves_n) + trail_touched(t->gone_n);
 }
 
 /* ---- queries --------------------------------------------------------------- */
