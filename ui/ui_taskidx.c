@@ -25,7 +25,8 @@ union rows {
 };
 
 struct taskidx {
-	union rows idx, spare;
+	union rows idx, spare; /* point at big and small, see grow() */
+	void *big, *small;     /* cap rows with keys, cap refs */
 	size_t n, cap;
 	bool narrow; /* idx holds refs */
 	bool valid;
@@ -115,8 +116,8 @@ void taskidx_free(struct taskidx *x)
 {
 	if (!x)
 		return;
-	free(x->idx.mem);
-	free(x->spare.mem);
+	free(x->big);
+	free(x->small);
 	free(x->moved);
 	free(x->gone);
 	free(x->pos_of);
@@ -164,19 +165,26 @@ static bool make_row(const struct tasks *t, const struct taskidx_order *o, uint6
 /* Room for `want` rows of either shape; idx keeps its contents. */
 static bool grow(struct taskidx *x, size_t want)
 {
-	if (want <= x->cap && x->spare.mem)
+	/* Sorted, idx is big and spare unused; in the tracker's order idx and
+	 * spare hold refs and trade places, so either may be the small one. */
+	if (want <= x->cap)
 		return true;
 	size_t cap = x->cap ? x->cap : 1024;
 	while (cap < want)
 		cap *= 2;
-	void *n = realloc(x->idx.mem, cap * sizeof(struct task_row));
-	if (!n)
+	bool idx_small = x->idx.mem && x->idx.mem == x->small;
+	void *b = realloc(x->big, cap * sizeof(struct task_row));
+	if (!b)
 		return false;
-	x->idx.mem = n;
-	free(x->spare.mem);
-	x->spare.mem = malloc(cap * sizeof(struct task_row));
+	x->big = b;
+	*(idx_small ? &x->spare.mem : &x->idx.mem) = b;
+	void *sm = realloc(x->small, cap * sizeof(uint64_t));
+	if (!sm)
+		return false;
+	x->small = sm;
+	*(idx_small ? &x->idx.mem : &x->spare.mem) = sm;
 	x->cap = cap;
-	return x->spare.mem != NULL;
+	return true;
 }
 
 static uint32_t slot_of(uint64_t ref)
@@ -224,6 +232,8 @@ static bool rebuild(struct taskidx *x, const struct tasks *t, const struct taski
 	x->narrow = o->row == NULL;
 	if (!grow(x, total + 1))
 		return false;
+	x->idx.mem = x->big; /* rows with keys need it; refs fit either */
+	x->spare.mem = x->small;
 	while ((ref = tasks_next_ref(t, &cursor)) != 0 && x->n < x->cap) {
 		if (x->narrow)
 			x->idx.refs[x->n++] = ref;

@@ -38,7 +38,8 @@ struct taskidx *taskidx_new(void);
 void taskidx_free(struct taskidx *x);
 
 /* Brings the index up to date with t. same: o orders and filters as at the
- * last update (false: rebuild from scratch). Returns the row of task sel
+ * last update, over the same tracker (false: rebuild from scratch; a
+ * tracker replaced at the same address needs taskidx_reset() first). Returns the row of task sel
  * when the index changed and holds it, else SIZE_MAX. Out of memory, the
  * index is left empty, to be rebuilt next time. */
 size_t taskidx_update(struct taskidx *x, const struct tasks *t, const struct taskidx_order *o,

@@ -76,7 +76,8 @@ struct rec {
 struct meta {
 	uint64_t moved; /* changes counter when it last went to a list head */
 	uint32_t stamp; /* allocation number: the upper half of the ref; 0: free */
-	uint8_t list;	/* which list it is on (as rec.list) */
+	uint8_t list;	/* rec.list, here too: reading the move ring asks which
+			 * list a task is on without a cache miss on its record */
 };
 
 struct more {

@@ -1510,9 +1510,9 @@ static void test_gone_refs_name_the_tasks_that_left(void **state)
 	char id[16];
 	for (int i = 0; i < 56; i++) { /* 40 finished, then 16 active: all it holds */
 		snprintf(id, sizeof(id), "g%d", i);
-		assert_int_equal(apply(t, ev(id, i < 40 ? TASKS_EV_SUCCEEDED : TASKS_EV_STARTED,
-					     1 + i, 1)),
-				 TASKS_APPLIED);
+		assert_int_equal(
+		    apply(t, ev(id, i < 40 ? TASKS_EV_SUCCEEDED : TASKS_EV_STARTED, 1 + i, 1)),
+		    TASKS_APPLIED);
 		refs[i] = tasks_ref(t, id);
 	}
 	/* 40 finished into a list of 8: the first 32 were evicted, in order */
@@ -1544,6 +1544,23 @@ static void test_gone_refs_name_the_tasks_that_left(void **state)
 	assert_int_equal(tasks_gone_refs(t, since, out, N), SIZE_MAX);
 	/* recent enough is still answered */
 	assert_int_equal(tasks_gone_refs(t, counters(t).changes - 6, out, N), 3);
+	tasks_free(t);
+
+	/* the ring's edge: 4,096 departures are all remembered, one more is not */
+	t = tasks_small(16, 4, 4, 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "k%d", i);
+		apply(t, ev(id, TASKS_EV_SUCCEEDED, 1 + i, 1));
+	}
+	since = counters(t).changes;
+	for (int i = 4; i < 4 + 4096; i++) {
+		snprintf(id, sizeof(id), "k%d", i);
+		apply(t, ev(id, TASKS_EV_SUCCEEDED, 1 + i, 1));
+	}
+	assert_int_equal(counters(t).evicted, 4096);
+	assert_int_equal(tasks_gone_refs(t, since, NULL, 0), 4096);
+	apply(t, ev("one-more", TASKS_EV_SUCCEEDED, 99999, 1));
+	assert_int_equal(tasks_gone_refs(t, since, NULL, 0), SIZE_MAX);
 	tasks_free(t);
 }
 
