@@ -124,6 +124,7 @@ struct fleet {
 	struct fleet_hb_stop hb_stops[FLEET_HB_STOPS_MAX];
 
 	struct pgconn *ctl_conn;  /* heartbeats, breakers, PGMQ */
+	uint64_t ctl_retry_at;	  /* loop ms of its next connect attempt; 0: none due */
 	struct pgconn *flow_conn; /* runs and step tasks */
 	int n_ev_conns;
 	struct pgconn *ev_conn[FLEET_EVENT_CONNS_MAX];

@@ -479,6 +479,10 @@ static void on_pg_state(struct pgconn *c, const struct pgconn_event *ev, void *c
 	/* One connection speaks for all (they share the server's fate). */
 	if (c != f->ctl_conn)
 		return;
+	f->ctl_retry_at =
+	    ev->state == PGCONN_RECONNECTING
+		? uv_now(f->loop) + (uint64_t)(ev->retry_in_ms > 0 ? ev->retry_in_ms : 0)
+		: 0;
 	if (ev->state == PGCONN_DISCONNECTED && ev->failures <= 1)
 		fleet_warn(f, "database connection lost: %s", ev->reason ? ev->reason : "");
 }

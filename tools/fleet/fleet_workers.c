@@ -305,8 +305,14 @@ static void retire_done(struct pgconn *c, const struct pgconn_result *r, void *c
 void fleet_workers_retire(struct fleet *f, void (*cb)(struct fleet *f))
 {
 	struct fleet_workers *w = f->workers;
-	/* Waits for a connection a moment: the server may be coming back. */
+	/* Waits for a connection a moment: the server may be coming back. When
+	 * the connection is between attempts, the moment starts at the next
+	 * one: after an outage the backoff can put it seconds away (up to 4 s),
+	 * and the workers would stay "running" in the table. */
 	struct pgconn_qopts qo = {.timeout_ms = RETIRE_TIMEOUT_MS};
+	uint64_t now = uv_now(f->loop);
+	if (f->ctl_retry_at > now)
+		qo.timeout_ms += (int64_t)(f->ctl_retry_at - now);
 
 	if (!w) {
 		cb(f);

@@ -311,6 +311,10 @@ check "... the database refuses connections" not q "SELECT 1"
 check "... and accepts them again after --for" wait_until 15 q "SELECT 1"
 sent() { status_get "d['events']['sent']"; }
 check "events flow again after the outages" eventually 20 '[ "$(sent)" -gt "$((sent_before + 40))" ]'
+# Stopped right after an outage: the control connection may be seconds from
+# its next attempt (backoff), and the workers must still be marked stopped.
+check "chaos db-down --mode refuse, stopped as soon as it is back" chaosq db-down --mode refuse --for 5s
+check "... accepting again" wait_until 15 q "SELECT 1"
 
 # ---- shutdown ----
 kids=$(pgrep -f -- "--pidfile $run/" | tr '\n' ' ')
