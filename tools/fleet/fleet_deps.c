@@ -116,7 +116,11 @@ bool fleet_deps_allow(struct fleet *f, int i, bool probe, uint64_t *epoch, int *
 
 	/* Half-open probes are the pinger's: an agent task would hold the
 	 * probe slot for its whole (long) life and let the deadline reopen
-	 * the breaker. */
+	 * the breaker. The tick first: an open period that has just run out
+	 * turns half-open here, not inside the grant below, which would hand
+	 * the task the probe (the breaker then reopened for twice as long). */
+	if (!probe)
+		breaker_tick(d->b, fleet_now_ms(f));
 	if (!probe && breaker_state(d->b) == BREAKER_HALF_OPEN) {
 		*epoch = 0;
 		*verdict = (int)BREAKER_REJECT_PROBE_BUSY;
