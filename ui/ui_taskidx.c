@@ -16,8 +16,8 @@ struct task_row {
 
 /* The rows have two shapes: refs alone in the tracker's own order, rows
  * with sort keys otherwise. In the tracker's order an update writes spare
- * (as big) in one pass from idx, then the two trade places; sorted, it
- * merges in place. */
+ * in one pass from idx, then the two trade places (either may be the big
+ * buffer); sorted, idx is the big one and the update merges in place. */
 union rows {
 	void *mem;
 	uint64_t *refs;
@@ -45,7 +45,8 @@ struct taskidx {
 	size_t pos_cap;
 	size_t *drops_at;
 	size_t drops_at_cap;
-	uint64_t *drop; /* moved and gone refs, a hash set (0: empty slot) */
+	/* The tracker's order: moved and gone refs, a hash set (0: empty) */
+	uint64_t *drop;
 	size_t drop_mask;
 	/* One bit per hash of the same refs: nearly every row is none of them,
 	 * and a bit test answers that with a branch the CPU predicts; the
